@@ -1,0 +1,67 @@
+"""Datasets and the loader (SPEC §5).
+
+``--dataset_mode NAME`` picks a class from ``DATASETS``; each mode lives in data/NAME_dataset.py and is
+registered by ``@register_dataset("NAME")`` when imported below. To add one, copy template_dataset.py.
+
+    from data import create_dataset
+    loader = create_dataset(opt)          # checks the folders and flags, raises UserError
+    for epoch in ...:
+        loader.set_epoch(epoch)
+        for batch in loader: ...          # dicts: A, B, A_paths, B_paths (single: A, A_paths)
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from data import (  # noqa: F401  (importing a module registers its dataset mode)
+    aligned_dataset,
+    colorization_dataset,
+    single_dataset,
+    template_dataset,
+    unaligned_dataset,
+)
+from data.loader import DataLoaderWrapper, distributed_world
+from data.registry import DATASETS, register_dataset
+from util.errors import UserError
+
+__all__ = [
+    "DATASETS",
+    "DataLoaderWrapper",
+    "create_dataset",
+    "find_dataset",
+    "get_option_setter",
+    "register_dataset",
+]
+
+
+def find_dataset(dataset_mode: str) -> type:
+    """The dataset class registered as `dataset_mode`; UserError listing the choices otherwise."""
+    if dataset_mode not in DATASETS:
+        raise UserError(
+            f"--dataset_mode {dataset_mode} is unknown; choose one of: {', '.join(sorted(DATASETS))}"
+        )
+    return DATASETS[dataset_mode]
+
+
+def get_option_setter(
+    dataset_mode: str,
+) -> Callable[[argparse.ArgumentParser, bool], argparse.ArgumentParser]:
+    """The dataset's hook that adds its flags and defaults: setter(parser, is_train) -> parser."""
+    return find_dataset(dataset_mode).modify_commandline_options
+
+
+def create_dataset(opt: argparse.Namespace) -> DataLoaderWrapper:
+    """Build the dataset chosen by --dataset_mode and its loader (see DataLoaderWrapper for len and epochs)."""
+    dataset = find_dataset(opt.dataset_mode)(opt)
+    if distributed_world()[1] == 0:
+        print(f"dataset [{type(dataset).__name__}] was created")
+    return DataLoaderWrapper(
+        dataset,
+        batch_size=opt.batch_size,
+        num_workers=opt.num_threads,
+        shuffle=not opt.serial_batches,
+        seed=getattr(opt, "seed", 0),
+        max_dataset_size=opt.max_dataset_size,
+    )

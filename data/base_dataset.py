@@ -1,0 +1,182 @@
+"""The dataset base class and the shared preprocessing pipeline (SPEC §5), built on torchvision transforms v2.
+
+``get_params`` draws one crop position and flip so that ``get_transform(opt, params)`` applies exactly the
+same geometry to both halves of an aligned pair; without params the crop and flip are drawn per call.
+Every step is a small picklable class (no lambdas), so the pipeline also works with DataLoader workers
+started by "spawn" or "forkserver".
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode, v2
+from torchvision.transforms.v2 import functional as F
+
+# Callers written for the reference pass PIL constants (Image.BICUBIC); torchvision wants InterpolationMode.
+_PIL_TO_MODE = {
+    Image.Resampling.NEAREST: InterpolationMode.NEAREST,
+    Image.Resampling.BILINEAR: InterpolationMode.BILINEAR,
+    Image.Resampling.BICUBIC: InterpolationMode.BICUBIC,
+    Image.Resampling.LANCZOS: InterpolationMode.LANCZOS,
+}
+
+# --preprocess none rounds sizes to a multiple of this (the reference's __make_power_2(base=4)).
+SIZE_MULTIPLE = 4
+
+
+class BaseDataset(torch.utils.data.Dataset, ABC):
+    """A dataset built from the options: subclasses read what they need from `opt` in __init__ only."""
+
+    def __init__(self, opt: argparse.Namespace) -> None:
+        self.opt = opt
+        self.root = opt.dataroot
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        """Add dataset-specific flags or change defaults; the default hook changes nothing."""
+        return parser
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+
+def resized_size(preprocess: str, load_size: int, crop_size: int, size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of an image of `size` after the resize step of `preprocess`, before any crop."""
+    w, h = size
+    if "resize" in preprocess:
+        return load_size, load_size
+    if "scale_width" in preprocess:
+        if w == load_size and h >= crop_size:
+            return w, h
+        return load_size, int(max(load_size * h / w, crop_size))
+    return w, h
+
+
+def get_params(opt: argparse.Namespace, size: tuple[int, int]) -> dict[str, Any]:
+    """One random crop position (x, y) and flip for an image of `size` = (w, h), to share between A and B."""
+    new_w, new_h = resized_size(opt.preprocess, opt.load_size, opt.crop_size, size)
+    x = random.randint(0, max(0, new_w - opt.crop_size))
+    y = random.randint(0, max(0, new_h - opt.crop_size))
+    return {"crop_pos": (x, y), "flip": random.random() > 0.5}
+
+
+class ScaleWidth:
+    """Resize to width `target`, keeping the aspect ratio but never below `crop_size` in height."""
+
+    def __init__(self, target: int, crop_size: int, method: InterpolationMode) -> None:
+        self.target, self.crop_size, self.method = target, crop_size, method
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = resized_size("scale_width", self.target, self.crop_size, img.size)
+        return img if (w, h) == img.size else F.resize(img, [h, w], self.method)
+
+
+class FixedCrop:
+    """Crop a `size`×`size` square whose top-left corner is `pos` = (x, y): the position shared by A and B."""
+
+    def __init__(self, pos: tuple[int, int], size: int) -> None:
+        self.pos, self.size = pos, size
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = img.size
+        if w <= self.size and h <= self.size:  # reference: an image no larger than the crop is kept whole
+            return img
+        x, y = self.pos
+        return F.crop(img, top=y, left=x, height=self.size, width=self.size)
+
+
+class HorizontalFlip:
+    """Always flip: used when the shared params decided to flip."""
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return F.horizontal_flip(img)
+
+
+_size_note_printed = False
+
+
+def _print_size_note_once(old: tuple[int, int], new: tuple[int, int]) -> None:
+    global _size_note_printed
+    if not _size_note_printed:
+        print(
+            f"The image size needs to be a multiple of {SIZE_MULTIPLE}. The loaded image size was {old}, so it "
+            f"was adjusted to {new}. This adjustment will be done to all images whose sizes are not multiples "
+            f"of {SIZE_MULTIPLE}"
+        )
+        _size_note_printed = True
+
+
+def multiple_of_size(size: tuple[int, int], base: int = SIZE_MULTIPLE) -> tuple[int, int]:
+    """(w, h) with each side rounded to the nearest multiple of `base` as the reference does
+    (Python's round: halves go to even), but never below `base`."""
+    return tuple(max(base, int(round(side / base) * base)) for side in size)
+
+
+class MakeMultipleOf:
+    """--preprocess none: resize so both sides are multiples of `base` (printing a note once per process)."""
+
+    def __init__(self, base: int, method: InterpolationMode) -> None:
+        self.base, self.method = base, method
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = multiple_of_size(img.size, self.base)
+        if (w, h) == img.size:
+            return img
+        _print_size_note_once(img.size, (w, h))
+        return F.resize(img, [h, w], self.method)
+
+
+def to_normalized_tensor(channels: int) -> list:
+    """PIL image → float tensor in [-1, 1] (ToTensor + Normalize(0.5, 0.5) in the reference)."""
+    return [
+        v2.ToImage(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=[0.5] * channels, std=[0.5] * channels),
+        v2.ToPureTensor(),
+    ]
+
+
+def get_transform(
+    opt: argparse.Namespace,
+    params: dict[str, Any] | None = None,
+    grayscale: bool = False,
+    method: InterpolationMode | int = InterpolationMode.BICUBIC,
+    convert: bool = True,
+) -> v2.Compose:
+    """The preprocessing pipeline for one image, as in the reference's get_transform.
+
+    grayscale → resize (resize*) or scale_width (scale_width*) → crop (*crop; at params["crop_pos"] when
+    params are given, else random) → multiple of 4 (none) → horizontal flip (unless --no_flip; params["flip"]
+    when given, else random) → tensor in [-1, 1] (when convert; 1 channel if grayscale, else 3).
+    """
+    method = _PIL_TO_MODE.get(method, method)
+    steps: list = [v2.Grayscale(1)] if grayscale else []
+    if "resize" in opt.preprocess:
+        steps.append(v2.Resize([opt.load_size, opt.load_size], interpolation=method))
+    elif "scale_width" in opt.preprocess:
+        steps.append(ScaleWidth(opt.load_size, opt.crop_size, method))
+    if "crop" in opt.preprocess:
+        steps.append(
+            v2.RandomCrop(opt.crop_size) if params is None else FixedCrop(params["crop_pos"], opt.crop_size)
+        )
+    if opt.preprocess == "none":
+        steps.append(MakeMultipleOf(SIZE_MULTIPLE, method))
+    if not opt.no_flip:
+        if params is None:
+            steps.append(v2.RandomHorizontalFlip())
+        elif params["flip"]:
+            steps.append(HorizontalFlip())
+    if convert:
+        steps += to_normalized_tensor(1 if grayscale else 3)
+    return v2.Compose(steps)

@@ -1,0 +1,64 @@
+"""--dataset_mode colorization: RGB images in DATAROOT/PHASE turned into Lab, the model predicting the
+colour (ab) from the lightness (L)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import torch
+from torchvision.transforms.v2 import functional as F
+
+from data.base_dataset import BaseDataset, get_transform
+from data.checks import (
+    check_crop_vs_load,
+    check_dataroot,
+    check_max_dataset_size,
+    find_images,
+    load_checked,
+)
+from data.color import srgb_to_lab
+from data.registry import register_dataset
+from util.errors import UserError
+
+# What colorization needs, flag by flag: one L channel in, two ab channels out.
+REQUIRED = {"input_nc": 1, "output_nc": 2, "direction": "AtoB"}
+
+
+@register_dataset("colorization")
+class ColorizationDataset(BaseDataset):
+    """Items {A, B, A_paths, B_paths}: A = L/50 − 1 (1 channel), B = ab/110 (2 channels), both about [-1, 1]."""
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(**REQUIRED)
+        return parser
+
+    def __init__(self, opt: argparse.Namespace) -> None:
+        super().__init__(opt)
+        check_dataroot(opt.dataroot)
+        check_max_dataset_size(opt.max_dataset_size)
+        for flag, value in REQUIRED.items():
+            if getattr(opt, flag) != value:
+                raise UserError(
+                    f"--dataset_mode colorization needs --{flag} {value} (got {getattr(opt, flag)}): "
+                    "it maps the L channel to the two ab channels of Lab"
+                )
+        self.dir = os.path.join(opt.dataroot, opt.phase)
+        layout = f"--dataset_mode colorization reads RGB images from DATAROOT/{opt.phase}"
+        self.AB_paths = find_images(self.dir, opt.max_dataset_size, layout)
+        check_crop_vs_load(opt)
+        self.transform = get_transform(opt, convert=False)
+        load_checked(opt, self.AB_paths[0])  # fail now, in one line, if the first file is unreadable
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        path = self.AB_paths[index]
+        rgb = F.to_dtype(F.to_image(self.transform(load_checked(self.opt, path))), torch.float32, scale=True)
+        lab = srgb_to_lab(rgb.as_subclass(torch.Tensor))
+        return {"A": lab[:1] / 50.0 - 1.0, "B": lab[1:] / 110.0, "A_paths": path, "B_paths": path}
+
+    def __len__(self) -> int:
+        return len(self.AB_paths)

@@ -1,0 +1,56 @@
+"""--dataset_mode template: a small, working dataset to copy when writing your own.
+
+To add a mode: copy this file to data/NAME_dataset.py, rename the class, change the name given to
+``@register_dataset``, add the module to the import list in data/__init__.py, and fill in the four parts
+below. This one reads A|B files like --dataset_mode aligned, from DATAROOT/PHASE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from data.aligned_dataset import split_pair
+from data.base_dataset import BaseDataset, get_params, get_transform
+from data.checks import check_crop_vs_load, check_dataroot, check_max_dataset_size, find_images, load_checked
+from data.registry import register_dataset
+
+
+@register_dataset("template")
+class TemplateDataset(BaseDataset):
+    """Items {A, B, A_paths, B_paths}: the halves of each file, with a shared crop and flip."""
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        """1. Flags of this dataset and its own defaults (the reference's template sets these two)."""
+        parser.add_argument("--new_dataset_option", type=float, default=1.0, help="new dataset option")
+        parser.set_defaults(max_dataset_size=10, new_dataset_option=2.0)
+        return parser
+
+    def __init__(self, opt: argparse.Namespace) -> None:
+        """2. Find the files and check the flags once, raising UserError with the fix in the message."""
+        super().__init__(opt)
+        check_dataroot(opt.dataroot)
+        check_max_dataset_size(opt.max_dataset_size)
+        layout = f"--dataset_mode template reads A|B images from DATAROOT/{opt.phase}"
+        self.paths = find_images(os.path.join(opt.dataroot, opt.phase), opt.max_dataset_size, layout)
+        check_crop_vs_load(opt)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """3. Read one item and return a dict of tensors and paths; the model's set_input unpacks it."""
+        path = self.paths[index]
+        A, B = split_pair(load_checked(self.opt, path))
+        params = get_params(self.opt, A.size)  # one crop and flip for both halves keeps them aligned
+        return {
+            "A": get_transform(self.opt, params)(A),
+            "B": get_transform(self.opt, params)(B),
+            "A_paths": path,
+            "B_paths": path,
+        }
+
+    def __len__(self) -> int:
+        """4. The number of items (the loader also stops at --max_dataset_size)."""
+        return len(self.paths)

@@ -1,0 +1,27 @@
+"""Model registry. Every model module is imported here, so grep finds what `--model NAME` runs.
+
+    model = create_model(opt, device)      # the class registered under opt.model
+"""
+
+from util.errors import UserError
+
+from . import colorization_model, cycle_gan_model, pix2pix_model, template_model, test_model  # noqa: F401  (fill MODELS)
+from .base_model import MODELS, BaseModel, register_model
+
+__all__ = ["MODELS", "BaseModel", "create_model", "get_option_setter", "register_model"]
+
+
+def find_model_class(name: str) -> type[BaseModel]:
+    if name not in MODELS:
+        raise UserError(f"--model {name!r} is not one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def get_option_setter(name: str):
+    return find_model_class(name).modify_commandline_options
+
+
+def create_model(opt, device=None, ddp: bool = False) -> BaseModel:
+    model = find_model_class(opt.model)(opt, device=device, ddp=ddp)
+    print(f"model [{type(model).__name__}] was created")
+    return model

@@ -1,0 +1,46 @@
+"""Checkpoints that describe themselves: the options that decide a network's shape, saved beside the weights.
+
+train.py writes `checkpoints/NAME/architecture.json`; test.py takes from it every architecture flag the user did
+not pass, so `python test.py --dataroot X --name NAME` needs no `--netG/--norm/--no_dropout` guessing.
+Reference checkpoints have no such file and load with explicit flags, as before.
+"""
+
+import json
+import os
+
+ARCHITECTURE_FILE = "architecture.json"
+ARCHITECTURE_KEYS = ("model", "input_nc", "output_nc", "ngf", "ndf", "netG", "netD", "n_layers_D", "norm", "no_dropout")
+
+
+def save_architecture(opt, save_dir: str) -> str:
+    os.makedirs(save_dir, exist_ok=True)
+    path = os.path.join(save_dir, ARCHITECTURE_FILE)
+    with open(path, "w") as f:
+        json.dump({key: getattr(opt, key) for key in ARCHITECTURE_KEYS}, f, indent=1)
+    return path
+
+
+def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> dict:
+    """Set from the saved record every architecture option not in ``explicit``; returns what changed."""
+    path = os.path.join(save_dir, ARCHITECTURE_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        saved = json.load(f)
+    # CycleGAN's G_B maps B -> A: loading it alone (--model test --model_suffix _B) swaps the channel counts.
+    if saved.get("model") == "cycle_gan" and getattr(opt, "model_suffix", "") == "_B":
+        saved["input_nc"], saved["output_nc"] = saved["output_nc"], saved["input_nc"]
+    changed = {}
+    for key in ARCHITECTURE_KEYS:
+        if key == "model" or key in explicit or key not in saved or not hasattr(opt, key):
+            continue
+        if getattr(opt, key) != saved[key]:
+            changed[key] = saved[key]
+            setattr(opt, key, saved[key])
+    return changed
+
+
+def explicit_dests(argv: list[str], parser) -> set[str]:
+    """The option names the user wrote on the command line (`--flag value` or `--flag=value`)."""
+    written = {tok.split("=", 1)[0] for tok in argv if tok.startswith("-")}
+    return {a.dest for a in parser._actions if written.intersection(a.option_strings)}

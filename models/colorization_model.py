@@ -1,0 +1,21 @@
+"""Colorization: pix2pix from the L channel to the ab channels of Lab images."""
+
+from data.color import lab_to_rgb
+
+from .base_model import register_model
+from .pix2pix_model import Pix2PixModel
+
+
+@register_model("colorization")
+class ColorizationModel(Pix2PixModel):
+    visual_names = ["real_A", "real_B_rgb", "fake_B_rgb"]
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train: bool = True):
+        Pix2PixModel.modify_commandline_options(parser, is_train)
+        parser.set_defaults(dataset_mode="colorization", input_nc=1, output_nc=2)
+        return parser
+
+    def compute_visuals(self) -> None:
+        self.real_B_rgb = lab_to_rgb(self.real_A, self.real_B)
+        self.fake_B_rgb = lab_to_rgb(self.real_A, self.fake_B)

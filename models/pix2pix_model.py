@@ -1,0 +1,114 @@
+"""pix2pix (Isola et al. 2017): conditional GAN + L1 on paired images."""
+
+import torch
+
+from .base_model import BaseModel, capture_rng, register_model, restore_rng, set_requires_grad
+from .checkpoint import unwrap
+from .losses import GANLoss, cal_gradient_penalty, l1_loss
+from .networks import define_D, define_G
+
+
+@register_model("pix2pix")
+class Pix2PixModel(BaseModel):
+    loss_names = ["G_GAN", "G_L1", "D_real", "D_fake"]
+    visual_names = ["real_A", "fake_B", "real_B"]
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train: bool = True):
+        # The paper's setup: U-Net + BatchNorm on aligned pairs; vanilla GAN loss and no image pool.
+        parser.set_defaults(norm="batch", netG="unet_256", dataset_mode="aligned")
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla")
+            parser.add_argument("--lambda_L1", type=float, default=100.0, help="weight for L1 loss")
+        return parser
+
+    def __init__(self, opt, device=None, ddp=False):
+        super().__init__(opt, device, ddp)
+        self.netG = self._prepare(
+            define_G(
+                opt.input_nc,
+                opt.output_nc,
+                opt.ngf,
+                opt.netG,
+                opt.norm,
+                not opt.no_dropout,
+                opt.init_type,
+                opt.init_gain,
+                grad_checkpoint=self.isTrain and opt.grad_checkpoint,
+            )
+        )
+        if self.isTrain:
+            # D is conditional: it sees the input and the output stacked on channels.
+            d = define_D(opt.input_nc + opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+            self.netD = self._prepare(d)
+            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
+            self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
+            self._add_optimizer("D", self.netD.parameters(), opt.lr_D)
+
+    def networks(self):
+        return {"G": self.netG, "D": self.netD} if self.isTrain else {"G": self.netG}
+
+    def set_input(self, batch: dict) -> None:
+        a_to_b = self.opt.direction == "AtoB"
+        self._current_batch = batch
+        self.real_A = self.to_device(batch["A" if a_to_b else "B"])
+        self.real_B = self.to_device(batch["B" if a_to_b else "A"])
+        self.image_paths = batch["A_paths" if a_to_b else "B_paths"]
+
+    def forward(self) -> None:
+        self.fake_B = self.netG(self.real_A)
+
+    def discriminator_loss(self) -> torch.Tensor:
+        fake_AB = torch.cat((self.real_A, self.fake_B.detach()), 1)
+        real_AB = torch.cat((self.real_A, self.real_B), 1)
+        loss_fake = self.criterionGAN(self.netD(fake_AB), False)
+        loss_real = self.criterionGAN(self.netD(real_AB), True)
+        loss = 0.5 * (loss_fake + loss_real)
+        terms = {"D_fake": loss_fake, "D_real": loss_real}
+        if self.opt.gan_mode == "wgangp":  # SPEC §3 fix: the reference defines the penalty but never adds it
+            terms["D_gp"], _ = cal_gradient_penalty(unwrap(self.netD), real_AB, fake_AB)
+            loss = loss + terms["D_gp"]
+        self.record(terms)
+        return loss
+
+    def generator_loss(self) -> torch.Tensor:
+        # D is frozen here; call the bare module so DDP expects no gradient for it.
+        pred_fake = unwrap(self.netD)(torch.cat((self.real_A, self.fake_B), 1))
+        terms = {"G_GAN": self.criterionGAN(pred_fake, True), "G_L1": l1_loss(self.fake_B, self.real_B, self.opt.lambda_L1)}
+        self.record(terms)
+        return terms["G_GAN"] + terms["G_L1"]
+
+    def train_step(self, micro_batches: list[dict]) -> None:
+        """One D step then one G step (paper §3.3), each over all micro-batches.
+
+        With K > 1 micro-batches the G step must see the updated D, as a batch of K·b would; the fakes
+        are recomputed for it under the same random state (same dropout masks) instead of keeping K graphs.
+        """
+        n = len(micro_batches)
+        self.start_record(n)
+        rng_states = []
+        set_requires_grad([self.netD], True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        for _, last in self.micro_steps(micro_batches):
+            if n > 1:
+                rng_states.append(capture_rng(self.device))
+            with self.no_sync([self.netD], last):
+                with torch.set_grad_enabled(n == 1), self.autocast():
+                    self.forward()
+                with self.autocast():
+                    loss_D = self.discriminator_loss()
+                self.backward(loss_D, "D", 1.0 / n)
+        self.step("D")
+
+        set_requires_grad([self.netD], False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        for i, last in self.micro_steps(micro_batches):
+            with self.no_sync([self.netG], last):
+                with self.autocast():
+                    if n > 1:
+                        restore_rng(rng_states[i], self.device)
+                        self.forward()
+                    loss_G = self.generator_loss()
+                self.backward(loss_G, "G", 1.0 / n)
+        self.step("G")
+        set_requires_grad([self.netD], True)

@@ -1,0 +1,56 @@
+"""A starting point for a new model: one generator trained by L1 regression on aligned pairs.
+
+Copy this file, rename the class and the registered name, and change the networks and losses.
+"""
+
+from .base_model import BaseModel, register_model
+from .losses import l1_loss
+from .networks import define_G
+
+
+@register_model("template")
+class TemplateModel(BaseModel):
+    # The reference lists "loss_G" here and then looks up "loss_loss_G", crashing at the first print (SPEC §2 fix).
+    loss_names = ["G"]
+    visual_names = ["data_A", "data_B", "output"]
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train: bool = True):
+        parser.set_defaults(dataset_mode="aligned")
+        if is_train:
+            parser.add_argument("--lambda_regression", type=float, default=1.0, help="weight for the regression loss")
+        return parser
+
+    def __init__(self, opt, device=None, ddp=False):
+        super().__init__(opt, device, ddp)
+        g = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain,
+                     grad_checkpoint=self.isTrain and opt.grad_checkpoint)  # fmt: skip
+        self.netG = self._prepare(g)
+        if self.isTrain:
+            self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
+
+    def networks(self):
+        return {"G": self.netG}
+
+    def set_input(self, batch: dict) -> None:
+        a_to_b = self.opt.direction == "AtoB"
+        self._current_batch = batch
+        self.data_A = self.to_device(batch["A" if a_to_b else "B"])
+        self.data_B = self.to_device(batch["B" if a_to_b else "A"])
+        self.image_paths = batch["A_paths" if a_to_b else "B_paths"]
+
+    def forward(self) -> None:
+        self.output = self.netG(self.data_A)
+
+    def train_step(self, micro_batches: list[dict]) -> None:
+        n = len(micro_batches)
+        self.start_record(n)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        for _, last in self.micro_steps(micro_batches):
+            with self.no_sync([self.netG], last):
+                with self.autocast():
+                    self.forward()
+                    loss = l1_loss(self.output, self.data_B, self.opt.lambda_regression)
+                self.record({"G": loss})
+                self.backward(loss, "G", 1.0 / n)
+        self.step("G")

@@ -1,0 +1,50 @@
+"""Inference in one direction with one generator (``--model test``): `latest_net_G{model_suffix}.pth`."""
+
+import os
+
+from util.errors import UserError
+
+from .base_model import BaseModel, register_model
+from .networks import define_G
+
+# Subfolders that mark a dataset root rather than a folder of single images.
+_DATASET_ROOT_MARKS = ("train", "test", "val", "trainA", "testA")
+
+
+@register_model("test")
+class TestModel(BaseModel):
+    loss_names: list[str] = []
+    visual_names = ["real", "fake"]
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train: bool = False):
+        if is_train:
+            raise UserError("--model test is for test.py only; train with --model pix2pix or --model cycle_gan")
+        parser.set_defaults(dataset_mode="single")
+        parser.add_argument("--model_suffix", type=str, default="", help="loads checkpoints/NAME/{epoch}_net_G{model_suffix}.pth, e.g. _A")
+        return parser
+
+    def __init__(self, opt, device=None, ddp=False):
+        super().__init__(opt, device, ddp)
+        if opt.dataset_mode == "single":
+            marks = [d for d in _DATASET_ROOT_MARKS if os.path.isdir(os.path.join(opt.dataroot, d))]
+            if marks:
+                raise UserError(
+                    f"--model test reads single images, but --dataroot {opt.dataroot} holds dataset folders ({', '.join(marks)}); "
+                    f"point --dataroot at one folder of inputs (e.g. {os.path.join(opt.dataroot, marks[0])}) "
+                    "or, for paired A|B data, use --model pix2pix"
+                )
+        self.net_name = "G" + opt.model_suffix
+        self.netG = self._prepare(
+            define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain)
+        )
+
+    def networks(self):
+        return {self.net_name: self.netG}
+
+    def set_input(self, batch: dict) -> None:
+        self.real = self.to_device(batch["A"])
+        self.image_paths = batch["A_paths"]
+
+    def forward(self) -> None:
+        self.fake = self.netG(self.real)

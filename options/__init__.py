@@ -1,0 +1,134 @@
+"""Command-line options: parsing is a pure function of argv; the entry points print and save.
+
+    opt = parse_train_options(["--dataroot", "d", "--model", "pix2pix"])
+
+Parsing follows the reference's order (SPEC §1): base + train/test flags, then the chosen model's option
+hook (it may change defaults and add flags), then the chosen dataset's hook. ``parse_options`` also returns
+the final parser, whose defaults ``options_text`` needs to mark the values a user changed.
+"""
+
+import argparse
+import os
+
+from util.distributed import parse_gpu_ids
+from util.errors import UserError
+
+from .base_options import add_base_options
+from .test_options import TEST_OVERRIDES, add_test_options
+from .train_options import add_train_options
+
+__all__ = [
+    "TEST_OVERRIDES",
+    "options_text",
+    "parse_options",
+    "parse_test_options",
+    "parse_train_options",
+    "save_options",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UserError instead of printing usage and exiting."""
+
+    def error(self, message: str):  # argparse calls this for unknown flags, bad types, missing --dataroot
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def _new_parser(is_train: bool) -> _Parser:
+    prog = "train.py" if is_train else "test.py"
+    parser = _Parser(prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_base_options(parser)
+    return add_train_options(parser) if is_train else add_test_options(parser)
+
+
+def _build_parser(argv: list[str], is_train: bool) -> _Parser:
+    # Imported here: the registries import torch, which `--help` and option printing do not need first.
+    import data
+    import models
+
+    parser = _new_parser(is_train)
+    known, _ = parser.parse_known_args(argv)
+    models.get_option_setter(known.model)(parser, is_train)
+    known, _ = parser.parse_known_args(argv)  # again: the model hook may have changed --dataset_mode's default
+    data.get_option_setter(known.dataset_mode)(parser, is_train)
+    return parser
+
+
+def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
+    """Derived values and checks that need all flags: suffix, gpu ids, test overrides, numeric ranges."""
+    opt.isTrain = is_train
+    if opt.suffix:
+        try:
+            opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
+        except (KeyError, IndexError, ValueError) as err:
+            raise UserError(f"--suffix {opt.suffix!r} names an unknown option ({err}); use option names in braces, e.g. {{model}}_{{netG}}") from None
+    parse_gpu_ids(opt.gpu_ids)  # checked here; the entry point picks the device
+    if not is_train:
+        for key, value in TEST_OVERRIDES.items():
+            setattr(opt, key, value)
+    for flag in ("batch_size", "load_size", "crop_size", "input_nc", "output_nc", "ngf", "ndf"):
+        if getattr(opt, flag) < 1:
+            raise UserError(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+    if is_train:
+        if opt.accum_steps < 1:
+            raise UserError(f"--accum_steps must be at least 1, got {opt.accum_steps}")
+        opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
+        opt.lr_D = opt.lr if opt.lr_D is None else opt.lr_D
+    _check_names(opt)
+    return opt
+
+
+def _check_names(opt: argparse.Namespace) -> None:
+    """Fail at parse time, before any data is read, for a misspelt network, norm, init or schedule."""
+    from models.networks import DISCRIMINATOR_NAMES, GENERATOR_NAMES, INIT_TYPES, NORM_NAMES
+
+    checks = [("netG", GENERATOR_NAMES), ("netD", DISCRIMINATOR_NAMES), ("norm", NORM_NAMES), ("init_type", INIT_TYPES)]
+    if opt.isTrain:
+        from models.losses import GAN_MODES
+        from models.schedulers import LR_POLICIES
+
+        checks += [("gan_mode", GAN_MODES), ("lr_policy", LR_POLICIES)]
+    for flag, names in checks:
+        value = getattr(opt, flag)
+        if value not in names:
+            raise UserError(f"--{flag} {value!r} is not one of: {', '.join(names)}")
+
+
+def parse_options(argv: list[str], is_train: bool) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    """Parse argv into options; also return the final parser (for ``options_text``)."""
+    parser = _build_parser(list(argv), is_train)
+    opt = parser.parse_args(list(argv))
+    return _finalize(opt, is_train), parser
+
+
+def parse_train_options(argv: list[str]) -> argparse.Namespace:
+    return parse_options(argv, is_train=True)[0]
+
+
+def parse_test_options(argv: list[str]) -> argparse.Namespace:
+    return parse_options(argv, is_train=False)[0]
+
+
+def options_text(opt: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """The reference's option listing: one line per option, `[default: x]` where the value differs."""
+    lines = ["----------------- Options ---------------"]
+    for key, value in sorted(vars(opt).items()):
+        default = parser.get_default(key)
+        comment = f"\t[default: {default}]" if key in _dests(parser) and value != default else ""
+        lines.append(f"{key:>25}: {str(value):<30}{comment}")
+    lines.append("----------------- End -------------------")
+    return "\n".join(lines) + "\n"
+
+
+def _dests(parser: argparse.ArgumentParser) -> set[str]:
+    return {action.dest for action in parser._actions}
+
+
+def save_options(opt: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """Write the listing to `checkpoints_dir/name/{phase}_opt.txt`; returns the path."""
+    expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(expr_dir, exist_ok=True)
+    path = os.path.join(expr_dir, f"{opt.phase}_opt.txt")
+    with open(path, "w") as f:
+        f.write(options_text(opt, parser))
+    return path

@@ -1,0 +1,83 @@
+"""Translate images with a trained generator and write an HTML gallery.
+
+    python test.py --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
+
+Writes `results/NAME/{phase}_{epoch}/index.html` and `images/{stem}_{label}.png`. Architecture flags not given
+on the command line come from `checkpoints/NAME/architecture.json` when training wrote one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from data import create_dataset
+from models import create_model
+from models.architecture import apply_saved_architecture, explicit_dests
+from options import options_text, parse_options, save_options
+from util.distributed import setup_runtime
+from util.errors import UserError
+from util.html import HTML
+from util.visualizer import save_images
+
+
+def results_dir(opt) -> str:
+    name = f"{opt.phase}_{opt.epoch}" + (f"_iter{opt.load_iter}" if opt.load_iter > 0 else "")
+    return os.path.join(opt.results_dir, opt.name, name)
+
+
+def test(argv: list[str]) -> str:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UserError("test.py runs in one process (batch size 1, as in the papers); run `python test.py ...`, not torchrun")
+    opt, parser = parse_options(argv, is_train=False)
+    applied = apply_saved_architecture(opt, explicit_dests(argv, parser), os.path.join(opt.checkpoints_dir, opt.name))
+    print(options_text(opt, parser), end="")
+    if applied:
+        print("from the checkpoint's architecture.json: " + ", ".join(f"--{k} {v}" for k, v in applied.items()))
+    save_options(opt, parser)
+    rt = setup_runtime(opt.gpu_ids, opt.norm)
+    dataset = create_dataset(opt)
+    model = create_model(opt, rt.device)
+    model.setup(opt)
+    if opt.eval:  # Reference runs test in train mode unless --eval: dropout stays on, BatchNorm uses batch stats.
+        model.eval()
+
+    web_dir = results_dir(opt)
+    if os.path.exists(os.path.join(web_dir, "index.html")):
+        print(f"note: replacing the earlier results in {web_dir}")
+    webpage = HTML(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}")
+    total = min(len(dataset), opt.num_test)
+    show_bar = sys.stdout.isatty() and not opt.no_progress
+    items = enumerate(dataset)
+    if show_bar:
+        from tqdm import tqdm
+
+        items = tqdm(items, total=total, desc="test", unit="image")
+    for i, batch in items:
+        if i >= opt.num_test:
+            break
+        model.set_input(batch)
+        model.test()
+        paths = model.get_image_paths()
+        if i % 5 == 0 and not show_bar:
+            print(f"processing ({i:04d})-th image... {paths}")
+        save_images(webpage, model.get_current_visuals(), paths, aspect_ratio=opt.aspect_ratio, width=opt.display_winsize)
+    webpage.save()
+    if len(dataset) > opt.num_test:
+        print(f"note: --num_test {opt.num_test} stopped after {opt.num_test} of {len(dataset)} images; pass --num_test {len(dataset)} for all")
+    index = os.path.join(web_dir, "index.html")
+    print(f"results: {index}")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        test(sys.argv[1:] if argv is None else argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

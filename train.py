@@ -1,0 +1,166 @@
+"""Train pix2pix, CycleGAN, colorization or template models.
+
+    python train.py --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
+    torchrun --nproc_per_node=4 train.py --dataroot ... --norm instance
+
+Counters count images seen by all processes together (the reference's `total_iters`). A save writes the
+reference's per-network `.pth` files plus `{label}_train_state.pth`, from which `--continue_train` resumes
+exactly where the run stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+from data import create_dataset
+from models import create_model
+from models.architecture import save_architecture
+from models.base_model import capture_rng, restore_rng
+from options import options_text, parse_options, save_options
+from util.distributed import Runtime, setup_runtime
+from util.errors import UserError
+from util.visualizer import Visualizer
+
+
+def crossed(before: int, after: int, every: int) -> bool:
+    """True when a multiple of ``every`` lies in (before, after] (SPEC §6 fix: the reference needs an exact hit)."""
+    return every > 0 and after // every > before // every
+
+
+def grouped(batches, size: int):
+    """Micro-batches of one optimizer step: lists of ``size`` batches (the epoch's last may be shorter)."""
+    it = iter(batches)
+    while group := list(itertools.islice(it, size)):
+        yield group
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def save_checkpoint(model, rt: Runtime, labels: list[str], progress: dict) -> None:
+    """Weights under each label (rank 0 only) plus the full training state, random states of every rank included."""
+    rng_per_rank = rt.gather(capture_rng(model.device))
+    if rt.is_main:
+        for label in labels:
+            model.save_networks(label)
+            model.save_training_state(label, {**progress, "rng_per_rank": rng_per_rank})
+    rt.barrier()
+
+
+def load_resume_state(opt, save_dir: str, label: str) -> dict | None:
+    path = os.path.join(save_dir, f"{label}_train_state.pth")
+    if not os.path.isfile(path):
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def train(argv: list[str]) -> None:
+    opt, parser = parse_options(argv, is_train=True)
+    rt = setup_runtime(opt.gpu_ids, opt.norm)
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    if rt.is_main:
+        print(options_text(opt, parser), end="")
+        save_options(opt, parser)
+    seed_everything(opt.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    dataset = create_dataset(opt)
+    print(f"The number of training images = {len(dataset)}")
+
+    resume = load_resume_state(opt, save_dir, f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch) if opt.continue_train else None
+    if resume is not None:
+        opt.epoch_count = resume["progress"]["schedule_epoch_count"]  # the schedule is rebuilt as it was, then loaded
+    model = create_model(opt, rt.device, ddp=rt.ddp)
+    model.setup(opt)
+    if rt.is_main:
+        save_architecture(opt, save_dir)
+    visualizer = Visualizer(opt, is_main_process=rt.is_main)
+
+    progress = {"schedule_epoch_count": opt.epoch_count, "epoch": opt.epoch_count, "batches_in_epoch": 0, "num_images_seen": 0}
+    seed_everything(opt.seed + rt.rank)  # augmentation and dropout differ per rank
+    if resume is not None:
+        model.load_training_state(resume)
+        progress = {key: resume["progress"][key] for key in progress}
+        restore_rng(resume["progress"]["rng_per_rank"][rt.rank], model.device)
+        print(f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)")
+    elif opt.continue_train:
+        print(f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}")
+    run_epochs(opt, rt, model, dataset, visualizer, progress)
+    visualizer.close()
+
+
+def run_epochs(opt, rt: Runtime, model, dataset, visualizer, progress: dict) -> None:
+    last_epoch = opt.n_epochs + opt.n_epochs_decay
+    images_per_batch = opt.batch_size * rt.world_size
+    show_bar = rt.is_main and sys.stdout.isatty() and not opt.no_progress
+    for epoch in range(progress["epoch"], last_epoch + 1):
+        epoch_start, skip = time.time(), progress["batches_in_epoch"] if progress["epoch"] == epoch else 0
+        progress.update(epoch=epoch, batches_in_epoch=skip)
+        dataset.set_epoch(epoch)
+        visualizer.reset()
+        batches = itertools.islice(iter(dataset), skip, None)  # a mid-epoch resume skips what was already trained
+        if show_bar:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, total=dataset.batches_per_epoch, initial=skip, desc=f"epoch {epoch}/{last_epoch}", unit="batch")
+        plateau_sum, steps, t_data_start = 0.0, 0, time.time()
+        for micro in grouped(batches, opt.accum_steps):
+            t_data = time.time() - t_data_start
+            t_step = time.time()
+            model.train_step(micro)
+            before = progress["num_images_seen"]
+            progress["num_images_seen"] += images_per_batch * len(micro)
+            progress["batches_in_epoch"] += len(micro)
+            seen, epoch_images = progress["num_images_seen"], progress["batches_in_epoch"] * images_per_batch
+            if opt.lr_policy == "plateau":
+                plateau_sum, steps = plateau_sum + generator_loss(model), steps + 1
+            if crossed(before, seen, opt.display_freq):
+                model.compute_visuals()
+                visualizer.display_current_results(model.get_current_visuals(), epoch, crossed(before, seen, opt.update_html_freq))
+            if crossed(before, seen, opt.print_freq):
+                losses = model.get_current_losses()
+                t_comp = (time.time() - t_step) / images_per_batch
+                visualizer.print_current_losses(epoch, epoch_images, losses, t_comp, t_data)
+                visualizer.plot_current_losses(epoch, epoch_images / max(len(dataset), 1), losses)
+            if crossed(before, seen, opt.save_latest_freq):
+                label = f"iter_{seen}" if opt.save_by_iter else "latest"
+                print(f"saving the latest model (epoch {epoch}, total_iters {seen})")
+                save_checkpoint(model, rt, [label], progress)
+            t_data_start = time.time()
+
+        model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
+        progress.update(epoch=epoch + 1, batches_in_epoch=0)
+        labels = ["latest", str(epoch)] if epoch % opt.save_epoch_freq == 0 else ["latest"] if epoch == last_epoch else []
+        if labels:  # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
+            print(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
+            save_checkpoint(model, rt, labels, progress)
+        print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
+
+
+def generator_loss(model) -> float:
+    """The plateau policy's metric: the step's summed generator terms (every loss not named D_*)."""
+    return sum(v for k, v in model.get_current_losses().items() if not k.startswith("D"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        train(sys.argv[1:] if argv is None else argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
