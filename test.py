@@ -14,7 +14,8 @@ import sys
 from data import create_dataset
 from models import create_model
 from models.architecture import apply_saved_architecture, explicit_dests
-from options import options_text, parse_options, save_options
+from models.base_model import missing_checkpoint_message
+from options import check_unet_size, options_text, parse_options, save_options
 from util.distributed import setup_runtime
 from util.errors import UserError
 from util.html import HTML
@@ -28,18 +29,30 @@ def results_dir(opt) -> str:
 
 def test(argv: list[str]) -> str:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise UserError("test.py runs in one process (batch size 1, as in the papers); run `python test.py ...`, not torchrun")
+        raise UserError(
+            "test.py runs in one process (batch size 1, as in the papers); run `python test.py ...`, not torchrun"
+        )
     opt, parser = parse_options(argv, is_train=False)
-    applied = apply_saved_architecture(opt, explicit_dests(argv, parser), os.path.join(opt.checkpoints_dir, opt.name))
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    if not os.path.isdir(save_dir):  # before test_opt.txt would create it
+        raise UserError(
+            missing_checkpoint_message(os.path.join(save_dir, f"{opt.epoch}_net_G.pth"), save_dir)
+        )
+    applied = apply_saved_architecture(opt, explicit_dests(argv, parser), save_dir)
     print(options_text(opt, parser), end="")
     if applied:
-        print("from the checkpoint's architecture.json: " + ", ".join(f"--{k} {v}" for k, v in applied.items()))
+        print(
+            "from the checkpoint's architecture.json: " + ", ".join(f"--{k} {v}" for k, v in applied.items())
+        )
     save_options(opt, parser)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
-    model.setup(opt)
-    if opt.eval:  # Reference runs test in train mode unless --eval: dropout stays on, BatchNorm uses batch stats.
+    model.setup(opt)  # a missing checkpoint is the first thing to report
+    check_unet_size(opt)
+    if (
+        opt.eval
+    ):  # Reference runs test in train mode unless --eval: dropout stays on, BatchNorm uses batch stats.
         model.eval()
 
     web_dir = results_dir(opt)
@@ -61,10 +74,18 @@ def test(argv: list[str]) -> str:
         paths = model.get_image_paths()
         if i % 5 == 0 and not show_bar:
             print(f"processing ({i:04d})-th image... {paths}")
-        save_images(webpage, model.get_current_visuals(), paths, aspect_ratio=opt.aspect_ratio, width=opt.display_winsize)
+        save_images(
+            webpage,
+            model.get_current_visuals(),
+            paths,
+            aspect_ratio=opt.aspect_ratio,
+            width=opt.display_winsize,
+        )
     webpage.save()
     if len(dataset) > opt.num_test:
-        print(f"note: --num_test {opt.num_test} stopped after {opt.num_test} of {len(dataset)} images; pass --num_test {len(dataset)} for all")
+        print(
+            f"note: --num_test {opt.num_test} stopped after {opt.num_test} of {len(dataset)} images; pass --num_test {len(dataset)} for all"
+        )
     index = os.path.join(web_dir, "index.html")
     print(f"results: {index}")
     return index

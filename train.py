@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -48,13 +49,33 @@ def seed_everything(seed: int) -> None:
 
 
 def save_checkpoint(model, rt: Runtime, labels: list[str], progress: dict) -> None:
-    """Weights under each label (rank 0 only) plus the full training state, random states of every rank included."""
+    """Weights under each label (rank 0 only) plus the full training state. Random states and image pools
+    differ between DDP ranks, so every rank's are gathered into the file."""
     rng_per_rank = rt.gather(capture_rng(model.device))
+    pools_per_rank = rt.gather({key: pool.state_dict() for key, pool in model.image_pools().items()})
     if rt.is_main:
+        per_rank = {"rng_per_rank": rng_per_rank, "pools_per_rank": pools_per_rank}
         for label in labels:
             model.save_networks(label)
-            model.save_training_state(label, {**progress, "rng_per_rank": rng_per_rank})
+            model.save_training_state(label, {**progress, **per_rank})
     rt.barrier()
+
+
+def own_rank_state(model, rt: Runtime, saved: dict) -> dict | None:
+    """Give this rank its own image pools back and return its saved random state; None (fresh random
+    streams) when the checkpoint was written by another number of processes."""
+    rngs, pools = saved["rng_per_rank"], saved.get("pools_per_rank")
+    if len(rngs) != rt.world_size:
+        warnings.warn(
+            f"the checkpoint was saved by {len(rngs)} process(es), this run has {rt.world_size}: random states "
+            "restart and every process takes rank 0's image pools, so the run is not bit for bit an uninterrupted one",
+            stacklevel=2,
+        )
+        return None
+    if pools is not None:  # files without it hold rank 0's pools only, already loaded by load_training_state
+        for key, pool in model.image_pools().items():
+            pool.load_state_dict(pools[rt.rank][key], model.device)
+    return rngs[rt.rank]
 
 
 def load_resume_state(opt, save_dir: str, label: str) -> dict | None:
@@ -68,6 +89,8 @@ def train(argv: list[str]) -> None:
     opt, parser = parse_options(argv, is_train=True)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    if not rt.is_main:  # one voice: only rank 0 prints (warnings and errors still reach stderr)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the process
     if rt.is_main:
         print(options_text(opt, parser), end="")
         save_options(opt, parser)
@@ -75,29 +98,46 @@ def train(argv: list[str]) -> None:
     dataset = create_dataset(opt)
     print(f"The number of training images = {len(dataset)}")
 
-    resume = load_resume_state(opt, save_dir, f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch) if opt.continue_train else None
+    resume = (
+        load_resume_state(opt, save_dir, f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch)
+        if opt.continue_train
+        else None
+    )
     if resume is not None:
-        opt.epoch_count = resume["progress"]["schedule_epoch_count"]  # the schedule is rebuilt as it was, then loaded
+        opt.epoch_count = resume["progress"][
+            "schedule_epoch_count"
+        ]  # the schedule is rebuilt as it was, then loaded
     model = create_model(opt, rt.device, ddp=rt.ddp)
     model.setup(opt)
     if rt.is_main:
         save_architecture(opt, save_dir)
     visualizer = Visualizer(opt, is_main_process=rt.is_main)
 
-    progress = {"schedule_epoch_count": opt.epoch_count, "epoch": opt.epoch_count, "batches_in_epoch": 0, "num_images_seen": 0}
+    progress = {
+        "schedule_epoch_count": opt.epoch_count,
+        "epoch": opt.epoch_count,
+        "batches_in_epoch": 0,
+        "num_images_seen": 0,
+    }
     seed_everything(opt.seed + rt.rank)  # augmentation and dropout differ per rank
     if resume is not None:
         model.load_training_state(resume)
         progress = {key: resume["progress"][key] for key in progress}
-        restore_rng(resume["progress"]["rng_per_rank"][rt.rank], model.device)
-        print(f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)")
+        rng_state = own_rank_state(model, rt, resume["progress"])
+        print(
+            f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)"
+        )
     elif opt.continue_train:
-        print(f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}")
-    run_epochs(opt, rt, model, dataset, visualizer, progress)
+        print(
+            f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}"
+        )
+    run_epochs(opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None)
     visualizer.close()
 
 
-def run_epochs(opt, rt: Runtime, model, dataset, visualizer, progress: dict) -> None:
+def run_epochs(
+    opt, rt: Runtime, model, dataset, visualizer, progress: dict, rng_state: dict | None = None
+) -> None:
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     images_per_batch = opt.batch_size * rt.world_size
     show_bar = rt.is_main and sys.stdout.isatty() and not opt.no_progress
@@ -106,11 +146,22 @@ def run_epochs(opt, rt: Runtime, model, dataset, visualizer, progress: dict) -> 
         progress.update(epoch=epoch, batches_in_epoch=skip)
         dataset.set_epoch(epoch)
         visualizer.reset()
-        batches = itertools.islice(iter(dataset), skip, None)  # a mid-epoch resume skips what was already trained
+        batches = iter(dataset)
+        for _ in range(skip):  # a mid-epoch resume skips what was already trained ...
+            next(batches)
+        if rng_state is not None:  # ... and only then takes the random state saved at that point
+            restore_rng(rng_state, model.device)
+            rng_state = None
         if show_bar:
             from tqdm import tqdm
 
-            batches = tqdm(batches, total=dataset.batches_per_epoch, initial=skip, desc=f"epoch {epoch}/{last_epoch}", unit="batch")
+            batches = tqdm(
+                batches,
+                total=dataset.batches_per_epoch,
+                initial=skip,
+                desc=f"epoch {epoch}/{last_epoch}",
+                unit="batch",
+            )
         plateau_sum, steps, t_data_start = 0.0, 0, time.time()
         for micro in grouped(batches, opt.accum_steps):
             t_data = time.time() - t_data_start
@@ -124,7 +175,9 @@ def run_epochs(opt, rt: Runtime, model, dataset, visualizer, progress: dict) -> 
                 plateau_sum, steps = plateau_sum + generator_loss(model), steps + 1
             if crossed(before, seen, opt.display_freq):
                 model.compute_visuals()
-                visualizer.display_current_results(model.get_current_visuals(), epoch, crossed(before, seen, opt.update_html_freq))
+                visualizer.display_current_results(
+                    model.get_current_visuals(), epoch, crossed(before, seen, opt.update_html_freq)
+                )
             if crossed(before, seen, opt.print_freq):
                 losses = model.get_current_losses()
                 t_comp = (time.time() - t_step) / images_per_batch
@@ -138,8 +191,16 @@ def run_epochs(opt, rt: Runtime, model, dataset, visualizer, progress: dict) -> 
 
         model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
         progress.update(epoch=epoch + 1, batches_in_epoch=0)
-        labels = ["latest", str(epoch)] if epoch % opt.save_epoch_freq == 0 else ["latest"] if epoch == last_epoch else []
-        if labels:  # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
+        labels = (
+            ["latest", str(epoch)]
+            if epoch % opt.save_epoch_freq == 0
+            else ["latest"]
+            if epoch == last_epoch
+            else []
+        )
+        if (
+            labels
+        ):  # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
             print(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
             save_checkpoint(model, rt, labels, progress)
         print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")

@@ -13,6 +13,7 @@ import random
 from abc import ABC, abstractmethod
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
@@ -137,14 +138,22 @@ class MakeMultipleOf:
         return F.resize(img, [h, w], self.method)
 
 
-def to_normalized_tensor(channels: int) -> list:
-    """PIL image → float tensor in [-1, 1] (ToTensor + Normalize(0.5, 0.5) in the reference)."""
-    return [
-        v2.ToImage(),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(mean=[0.5] * channels, std=[0.5] * channels),
-        v2.ToPureTensor(),
-    ]
+class ToNormalizedTensor:
+    """PIL image → float32 CxHxW tensor in [-1, 1]: the reference's ToTensor + Normalize(0.5, 0.5).
+
+    Done in numpy on purpose: torch's element-wise ops split even this small job across its intra-op threads,
+    which in the main process (--num_threads 0, and always at test time) costs 15-30 ms per image instead of
+    0.3 ms when the CPUs are busy. The values agree with torchvision's to within 1e-7.
+    """
+
+    def __call__(self, img: Image.Image) -> torch.Tensor:
+        array = np.asarray(img, dtype=np.float32)
+        array = (array / np.float32(255.0) - np.float32(0.5)) / np.float32(0.5)
+        if array.ndim == 2:
+            array = array[None]
+        else:
+            array = array.transpose(2, 0, 1)
+        return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def get_transform(
@@ -178,5 +187,5 @@ def get_transform(
         elif params["flip"]:
             steps.append(HorizontalFlip())
     if convert:
-        steps += to_normalized_tensor(1 if grayscale else 3)
+        steps.append(ToNormalizedTensor())
     return v2.Compose(steps)

@@ -7,8 +7,8 @@ import argparse
 import os
 from typing import Any
 
+import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as F
 
 from data.base_dataset import BaseDataset, get_transform
 from data.checks import (
@@ -56,8 +56,8 @@ class ColorizationDataset(BaseDataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         path = self.AB_paths[index]
-        rgb = F.to_dtype(F.to_image(self.transform(load_checked(self.opt, path))), torch.float32, scale=True)
-        lab = srgb_to_lab(rgb.as_subclass(torch.Tensor))
+        rgb = np.asarray(self.transform(load_checked(self.opt, path)), dtype=np.float32) / np.float32(255.0)
+        lab = srgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))))
         return {"A": lab[:1] / 50.0 - 1.0, "B": lab[1:] / 110.0, "A_paths": path, "B_paths": path}
 
     def __len__(self) -> int:

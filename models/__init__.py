@@ -1,6 +1,6 @@
 """Model registry. Every model module is imported here, so grep finds what `--model NAME` runs.
 
-    model = create_model(opt, device)      # the class registered under opt.model
+model = create_model(opt, device)      # the class registered under opt.model
 """
 
 from util.errors import UserError

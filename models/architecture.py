@@ -9,7 +9,18 @@ import json
 import os
 
 ARCHITECTURE_FILE = "architecture.json"
-ARCHITECTURE_KEYS = ("model", "input_nc", "output_nc", "ngf", "ndf", "netG", "netD", "n_layers_D", "norm", "no_dropout")
+ARCHITECTURE_KEYS = (
+    "model",
+    "input_nc",
+    "output_nc",
+    "ngf",
+    "ndf",
+    "netG",
+    "netD",
+    "n_layers_D",
+    "norm",
+    "no_dropout",
+)
 
 
 def save_architecture(opt, save_dir: str) -> str:

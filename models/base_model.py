@@ -24,7 +24,7 @@ from torch import nn
 from util.errors import UserError
 
 from .checkpoint import atomic_torch_save, load_network_weights, save_network_weights, unwrap
-from .schedulers import get_scheduler, step_scheduler
+from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
 MODELS: dict[str, type[BaseModel]] = {}
 
@@ -117,7 +117,7 @@ class BaseModel:
             net.compile()  # in place: the state_dict keeps its plain names (no `_orig_mod.`)
         if self.ddp and self.isTrain and any(p.requires_grad for p in net.parameters()):
             ids = [self.device.index] if self.device.type == "cuda" else None
-            net = nn.parallel.DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+            net = nn.parallel.DistributedDataParallel(net, device_ids=ids)
         return net
 
     def _add_optimizer(self, key: str, params, lr: float) -> None:
@@ -297,12 +297,11 @@ def resync_learning_rate(scheduler) -> None:
     A resume may extend the run (`--n_epochs_decay` raised after a run ended): the lr stored in the optimizer
     is then the old schedule's, so recompute it from the schedule the options now describe.
     """
-    if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
-        lrs = [base * fn(scheduler.last_epoch) for base, fn in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
-    elif hasattr(scheduler, "_get_closed_form_lr"):
-        lrs = scheduler._get_closed_form_lr()
-    else:  # ReduceLROnPlateau: the lr is history, not a formula; keep it
+    if not isinstance(
+        scheduler, EpochSchedule
+    ):  # ReduceLROnPlateau: the lr is history, not a formula; keep it
         return
+    lrs = scheduler.get_lr()
     for group, lr in zip(scheduler.optimizer.param_groups, lrs):
         group["lr"] = lr
     scheduler._last_lr = list(lrs)

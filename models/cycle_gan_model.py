@@ -21,8 +21,12 @@ class CycleGANModel(BaseModel):
     def modify_commandline_options(parser, is_train: bool = True):
         parser.set_defaults(no_dropout=True)  # the paper's ResNet generators use no dropout
         if is_train:
-            parser.add_argument("--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)")
-            parser.add_argument("--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)")
+            parser.add_argument(
+                "--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)"
+            )
+            parser.add_argument(
+                "--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)"
+            )
             parser.add_argument(
                 "--lambda_identity",
                 type=float,
@@ -51,13 +55,25 @@ class CycleGANModel(BaseModel):
         self.netG_A = generator(opt.input_nc, opt.output_nc)  # A -> B
         self.netG_B = generator(opt.output_nc, opt.input_nc)  # B -> A
         if self.isTrain:
-            self.netD_A = self._prepare(define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain))
-            self.netD_B = self._prepare(define_D(opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain))
+            self.netD_A = self._prepare(
+                define_D(
+                    opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain
+                )
+            )
+            self.netD_B = self._prepare(
+                define_D(
+                    opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain
+                )
+            )
             self.fake_A_pool = ImagePool(opt.pool_size)
             self.fake_B_pool = ImagePool(opt.pool_size)
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
-            self._add_optimizer("G", itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), opt.lr_G)
-            self._add_optimizer("D", itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), opt.lr_D)
+            self._add_optimizer(
+                "G", itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), opt.lr_G
+            )
+            self._add_optimizer(
+                "D", itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), opt.lr_D
+            )
 
     def networks(self):
         nets = {"G_A": self.netG_A, "G_B": self.netG_B}
@@ -127,8 +143,12 @@ class CycleGANModel(BaseModel):
             fake_A, fake_B = fakes[i]
             with self.no_sync([self.netD_A, self.netD_B], last):
                 with self.autocast():
-                    loss_D_A = self.discriminator_loss(self.netD_A, self.real_B, self.fake_B_pool.query(fake_B))
-                    loss_D_B = self.discriminator_loss(self.netD_B, self.real_A, self.fake_A_pool.query(fake_A))
+                    loss_D_A = self.discriminator_loss(
+                        self.netD_A, self.real_B, self.fake_B_pool.query(fake_B)
+                    )
+                    loss_D_B = self.discriminator_loss(
+                        self.netD_B, self.real_A, self.fake_A_pool.query(fake_A)
+                    )
                 self.record({"D_A": loss_D_A, "D_B": loss_D_B})
                 self.backward(loss_D_A + loss_D_B, "D", 1.0 / n)
         self.step("D")

@@ -39,7 +39,15 @@ class Pix2PixModel(BaseModel):
         )
         if self.isTrain:
             # D is conditional: it sees the input and the output stacked on channels.
-            d = define_D(opt.input_nc + opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+            d = define_D(
+                opt.input_nc + opt.output_nc,
+                opt.ndf,
+                opt.netD,
+                opt.n_layers_D,
+                opt.norm,
+                opt.init_type,
+                opt.init_gain,
+            )
             self.netD = self._prepare(d)
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
             self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
@@ -74,7 +82,10 @@ class Pix2PixModel(BaseModel):
     def generator_loss(self) -> torch.Tensor:
         # D is frozen here; call the bare module so DDP expects no gradient for it.
         pred_fake = unwrap(self.netD)(torch.cat((self.real_A, self.fake_B), 1))
-        terms = {"G_GAN": self.criterionGAN(pred_fake, True), "G_L1": l1_loss(self.fake_B, self.real_B, self.opt.lambda_L1)}
+        terms = {
+            "G_GAN": self.criterionGAN(pred_fake, True),
+            "G_L1": l1_loss(self.fake_B, self.real_B, self.opt.lambda_L1),
+        }
         self.record(terms)
         return terms["G_GAN"] + terms["G_L1"]
 

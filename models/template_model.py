@@ -18,7 +18,9 @@ class TemplateModel(BaseModel):
     def modify_commandline_options(parser, is_train: bool = True):
         parser.set_defaults(dataset_mode="aligned")
         if is_train:
-            parser.add_argument("--lambda_regression", type=float, default=1.0, help="weight for the regression loss")
+            parser.add_argument(
+                "--lambda_regression", type=float, default=1.0, help="weight for the regression loss"
+            )
         return parser
 
     def __init__(self, opt, device=None, ddp=False):

@@ -19,9 +19,16 @@ class TestModel(BaseModel):
     @staticmethod
     def modify_commandline_options(parser, is_train: bool = False):
         if is_train:
-            raise UserError("--model test is for test.py only; train with --model pix2pix or --model cycle_gan")
+            raise UserError(
+                "--model test is for test.py only; train with --model pix2pix or --model cycle_gan"
+            )
         parser.set_defaults(dataset_mode="single")
-        parser.add_argument("--model_suffix", type=str, default="", help="loads checkpoints/NAME/{epoch}_net_G{model_suffix}.pth, e.g. _A")
+        parser.add_argument(
+            "--model_suffix",
+            type=str,
+            default="",
+            help="loads checkpoints/NAME/{epoch}_net_G{model_suffix}.pth, e.g. _A",
+        )
         return parser
 
     def __init__(self, opt, device=None, ddp=False):
@@ -36,7 +43,16 @@ class TestModel(BaseModel):
                 )
         self.net_name = "G" + opt.model_suffix
         self.netG = self._prepare(
-            define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain)
+            define_G(
+                opt.input_nc,
+                opt.output_nc,
+                opt.ngf,
+                opt.netG,
+                opt.norm,
+                not opt.no_dropout,
+                opt.init_type,
+                opt.init_gain,
+            )
         )
 
     def networks(self):

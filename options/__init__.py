@@ -19,6 +19,7 @@ from .train_options import add_train_options
 
 __all__ = [
     "TEST_OVERRIDES",
+    "check_unet_size",
     "options_text",
     "parse_options",
     "parse_test_options",
@@ -49,7 +50,9 @@ def _build_parser(argv: list[str], is_train: bool) -> _Parser:
     parser = _new_parser(is_train)
     known, _ = parser.parse_known_args(argv)
     models.get_option_setter(known.model)(parser, is_train)
-    known, _ = parser.parse_known_args(argv)  # again: the model hook may have changed --dataset_mode's default
+    known, _ = parser.parse_known_args(
+        argv
+    )  # again: the model hook may have changed --dataset_mode's default
     data.get_option_setter(known.dataset_mode)(parser, is_train)
     return parser
 
@@ -61,7 +64,9 @@ def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
         try:
             opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
         except (KeyError, IndexError, ValueError) as err:
-            raise UserError(f"--suffix {opt.suffix!r} names an unknown option ({err}); use option names in braces, e.g. {{model}}_{{netG}}") from None
+            raise UserError(
+                f"--suffix {opt.suffix!r} names an unknown option ({err}); use option names in braces, e.g. {{model}}_{{netG}}"
+            ) from None
     parse_gpu_ids(opt.gpu_ids)  # checked here; the entry point picks the device
     if not is_train:
         for key, value in TEST_OVERRIDES.items():
@@ -75,14 +80,38 @@ def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
         opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
         opt.lr_D = opt.lr if opt.lr_D is None else opt.lr_D
     _check_names(opt)
+    if is_train:  # test.py checks after it has read the checkpoint's architecture.json
+        check_unet_size(opt)
     return opt
+
+
+UNET_SIDES = {
+    "unet_128": 128,
+    "unet_256": 256,
+}  # 7 and 8 stride-2 levels: the crop must halve down to 1 pixel
+
+
+def check_unet_size(opt: argparse.Namespace) -> None:
+    """A U-Net fails deep inside BatchNorm on a crop it cannot halve down to 1x1; say so before any work."""
+    side = UNET_SIDES.get(opt.netG)
+    if side and "crop" in opt.preprocess and opt.crop_size % side:
+        raise UserError(
+            f"--netG {opt.netG} needs --crop_size to be a multiple of {side}, got {opt.crop_size}; "
+            f"use --crop_size {side} (with --load_size >= {side}) or a resnet generator (--netG resnet_9blocks)"
+        )
 
 
 def _check_names(opt: argparse.Namespace) -> None:
     """Fail at parse time, before any data is read, for a misspelt network, norm, init or schedule."""
-    from models.networks import DISCRIMINATOR_NAMES, GENERATOR_NAMES, INIT_TYPES, NORM_NAMES
+    from models.networks import DISCRIMINATOR_NAMES, GENERATOR_NAMES, INIT_TYPES, NORM_ALIASES, NORM_NAMES
 
-    checks = [("netG", GENERATOR_NAMES), ("netD", DISCRIMINATOR_NAMES), ("norm", NORM_NAMES), ("init_type", INIT_TYPES)]
+    norms = NORM_NAMES + tuple(NORM_ALIASES)  # sync_batch, sync_instance: the reference README's spellings
+    checks = [
+        ("netG", GENERATOR_NAMES),
+        ("netD", DISCRIMINATOR_NAMES),
+        ("norm", norms),
+        ("init_type", INIT_TYPES),
+    ]
     if opt.isTrain:
         from models.losses import GAN_MODES
         from models.schedulers import LR_POLICIES

@@ -11,9 +11,15 @@ def add_test_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     g.add_argument("--results_dir", type=str, default="./results/", help="saves results here.")
     g.add_argument("--aspect_ratio", type=float, default=1.0, help="aspect ratio of result images")
     g.add_argument("--phase", type=str, default="test", help="train, val, test, etc")
-    g.add_argument("--eval", action="store_true", help="use eval mode during test time (dropout off, BatchNorm running stats).")
+    g.add_argument(
+        "--eval",
+        action="store_true",
+        help="use eval mode during test time (dropout off, BatchNorm running stats).",
+    )
     g.add_argument("--num_test", type=int, default=50, help="how many test images to run")
-    g.add_argument("--no_progress", action="store_true", help="no progress bar even when the output is a terminal")
+    g.add_argument(
+        "--no_progress", action="store_true", help="no progress bar even when the output is a terminal"
+    )
     # The reference sets these two defaults for test.py: the test model, and no resize beyond the crop.
     parser.set_defaults(model="test")
     parser.set_defaults(load_size=parser.get_default("crop_size"))

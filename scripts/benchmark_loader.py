@@ -8,20 +8,28 @@ Writes random 256×256 JPEGs to a temporary folder (aligned: 512×256 A|B files;
 trainB; single: one folder; colorization: train), then runs the training pipeline (--preprocess
 resize_and_crop 286 → 256, flip) over one epoch per setting. The first batches, which include the workers'
 start-up, are excluded from the timing. An aligned or unaligned item holds two 256² images (A and B).
+
+With 0 workers the batches are collated in the main process by torch ops that use its intra-op threads; on a
+machine whose CPUs are busy with other work these ops wait for each other, so compare with
+--intra_op_threads 1 (workers always run with one torch thread).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 import tempfile
 import time
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from data import create_dataset  # noqa: E402
@@ -74,8 +82,15 @@ def options(dataroot: str, mode: str, workers: int, batch_size: int) -> argparse
 
 def measure(opt: argparse.Namespace, warmup_batches: int) -> float:
     """Items per second over one epoch, after the first `warmup_batches` batches."""
-    loader = create_dataset(opt)
-    loader.set_epoch(1)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # Quiet: "dataset [..] was created", and torch's warning when workers outnumber the CPUs.
+        warnings.simplefilter("ignore")
+        loader = create_dataset(opt)
+        loader.set_epoch(1)
+        return _timed_epoch(loader, warmup_batches)
+
+
+def _timed_epoch(loader, warmup_batches: int) -> float:
     count, start = 0, None
     for i, batch in enumerate(loader):
         if i == warmup_batches:
@@ -96,19 +111,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=list(LAYOUT), choices=list(LAYOUT))
     parser.add_argument("--batch_size", type=int, default=1)
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--intra_op_threads",
+        type=int,
+        help="torch.set_num_threads in the main process (default: torch's own)",
+    )
     args = parser.parse_args(argv)
+    if args.intra_op_threads:
+        torch.set_num_threads(args.intra_op_threads)
     results = {}
     with tempfile.TemporaryDirectory() as root:
         write_images(root, args.n_images)
         for mode in args.modes:
             for workers in args.workers:
                 opt = options(os.path.join(root, mode), mode, workers, args.batch_size)
-                warmup = (
-                    max(2, 2 * workers) if args.n_images // args.batch_size > 4 * max(2, 2 * workers) else 1
-                )
+                # Skip the batches that wait for worker start-up, but time at least 3/4 of the epoch.
+                warmup = min(max(2, 2 * workers), args.n_images // args.batch_size // 4)
                 results.setdefault(mode, {})[workers] = measure(opt, warmup)
     print(
-        f"\nitems/s, {args.n_images} 256² JPEG items per mode, batch {args.batch_size}, {os.cpu_count()} CPUs"
+        f"\nitems/s, {args.n_images} 256² JPEG items per mode, batch {args.batch_size}, {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} torch threads in the main process"
     )
     print(f"{'mode':<14}" + "".join(f"{f'{w} workers':>12}" for w in args.workers))
     for mode, row in results.items():
@@ -120,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                     "n_images": args.n_images,
                     "batch_size": args.batch_size,
                     "cpus": os.cpu_count(),
+                    "main_process_torch_threads": torch.get_num_threads(),
                     "items_per_second": results,
                 },
                 f,

@@ -15,7 +15,16 @@ TINY = ["--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--num_threads",
 
 
 def tiny_train_options(tmp_path, model: str, *extra: str):
-    argv = ["--dataroot", str(tmp_path), "--name", "t", "--checkpoints_dir", str(tmp_path / "ck"), "--model", model]
+    argv = [
+        "--dataroot",
+        str(tmp_path),
+        "--name",
+        "t",
+        "--checkpoints_dir",
+        str(tmp_path / "ck"),
+        "--model",
+        model,
+    ]
     return parse_train_options(argv + TINY + list(extra))
 
 
@@ -40,5 +49,10 @@ def run_script(args: list[str], cwd=None, env=None, timeout=600) -> subprocess.C
     """Run `python <script> ...` from the repo root as a user would; output captured as text."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

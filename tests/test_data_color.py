@@ -42,7 +42,9 @@ def test_network_scale_is_L_over_50_minus_1_and_ab_over_110():
     torch.testing.assert_close(L.flatten(), torch.tensor([53.241 / 50 - 1]), atol=1e-3, rtol=0)
     torch.testing.assert_close(ab.flatten(), torch.tensor([80.092, 67.203]) / 110, atol=1e-3, rtol=0)
     # A model output of L = 1, ab = 0 is white: +1 on every RGB channel.
-    torch.testing.assert_close(lab_to_rgb(torch.ones(1, 1, 2, 2), torch.zeros(1, 2, 2, 2)), torch.ones(1, 3, 2, 2))
+    torch.testing.assert_close(
+        lab_to_rgb(torch.ones(1, 1, 2, 2), torch.zeros(1, 2, 2, 2)), torch.ones(1, 3, 2, 2)
+    )
 
 
 def test_out_of_gamut_lab_is_clipped_to_valid_rgb():

@@ -49,7 +49,10 @@ def coordinate_image(w: int, h: int, blue: int) -> np.ndarray:
 @pytest.fixture
 def pair_root(tmp_path):
     """An aligned dataset with one 80×40 A|B file: A = coordinates (blue 0), B = same coordinates (blue 255)."""
-    save(tmp_path / "train" / "0.png", np.concatenate([coordinate_image(40, 40, 0), coordinate_image(40, 40, 255)], 1))
+    save(
+        tmp_path / "train" / "0.png",
+        np.concatenate([coordinate_image(40, 40, 0), coordinate_image(40, 40, 255)], 1),
+    )
     return tmp_path
 
 
@@ -84,7 +87,9 @@ def test_aligned_crop_and_flip_are_shared_pixel_for_pixel(pair_root):
 
 def test_aligned_btoa_swaps_which_side_is_grayscale(pair_root):
     for direction, (a_nc, b_nc) in {"AtoB": (1, 3), "BtoA": (3, 1)}.items():
-        item = AlignedDataset(make_opt(pair_root, input_nc=1, output_nc=3, direction=direction, load_size=40))[0]
+        item = AlignedDataset(
+            make_opt(pair_root, input_nc=1, output_nc=3, direction=direction, load_size=40)
+        )[0]
         assert (item["A"].shape[0], item["B"].shape[0]) == (a_nc, b_nc)
     gray = AlignedDataset(make_opt(pair_root, input_nc=1, load_size=40))[0]["A"]
     rgb = coordinate_image(40, 40, 0).astype(np.int64)
@@ -100,7 +105,13 @@ def test_aligned_btoa_swaps_which_side_is_grayscale(pair_root):
         ("scale_width", 32, 16, (40, 20), (32, 16)),
         ("scale_width", 32, 24, (40, 20), (32, 24)),  # height never below crop_size
         ("scale_width_and_crop", 32, 16, (40, 20), (16, 16)),
-        ("none", 32, 32, (34, 26), (32, 24)),  # round(8.5)·4 = 32, round(6.5)·4 = 24 (Python rounds halves to even)
+        (
+            "none",
+            32,
+            32,
+            (34, 26),
+            (32, 24),
+        ),  # round(8.5)·4 = 32, round(6.5)·4 = 24 (Python rounds halves to even)
         ("none", 32, 32, (36, 30), (36, 32)),
     ],
 )
@@ -186,14 +197,24 @@ def test_colorization_gives_l_and_ab_on_the_networks_scale(tmp_path):
 
 def hook_defaults(mode: str) -> dict:
     parser = argparse.ArgumentParser()
-    for flag, default in (("--input_nc", 3), ("--output_nc", 3), ("--direction", "AtoB"), ("--max_dataset_size", float("inf"))):
+    for flag, default in (
+        ("--input_nc", 3),
+        ("--output_nc", 3),
+        ("--direction", "AtoB"),
+        ("--max_dataset_size", float("inf")),
+    ):
         parser.add_argument(flag, default=default)
     return vars(get_option_setter(mode)(parser, True).parse_args([]))
 
 
 def test_option_hooks_set_the_reference_defaults():
-    assert hook_defaults("colorization") == dict(input_nc=1, output_nc=2, direction="AtoB", max_dataset_size=float("inf"))
-    assert hook_defaults("template")["max_dataset_size"] == 10 and hook_defaults("template")["new_dataset_option"] == 2.0
+    assert hook_defaults("colorization") == dict(
+        input_nc=1, output_nc=2, direction="AtoB", max_dataset_size=float("inf")
+    )
+    assert (
+        hook_defaults("template")["max_dataset_size"] == 10
+        and hook_defaults("template")["new_dataset_option"] == 2.0
+    )
     assert hook_defaults("aligned")["input_nc"] == 3
 
 
@@ -223,9 +244,20 @@ def test_every_mode_yields_its_documented_batch(tmp_path, mode):
         for i in range(2):
             save(tmp_path / folder / f"{i}.png", np.full((16, width, 3), 60 * i, np.uint8))
     nc = dict(input_nc=1, output_nc=2) if mode == "colorization" else {}
-    opt = make_opt(tmp_path, dataset_mode=mode, preprocess="resize_and_crop", load_size=16, crop_size=16, batch_size=2)
+    opt = make_opt(
+        tmp_path, dataset_mode=mode, preprocess="resize_and_crop", load_size=16, crop_size=16, batch_size=2
+    )
     loader = create_dataset(argparse.Namespace(**{**vars(opt), **nc}))
     batch = next(iter(loader))
     for key, channels in EXPECTED[mode].items():
         assert batch[key].shape == (2, channels, 16, 16)
         assert len(batch[f"{key}_paths"]) == 2
+
+
+def test_pil_resampling_constants_are_accepted_like_the_reference():
+    opt = argparse.Namespace(preprocess="resize_and_crop", load_size=4, crop_size=4, no_flip=True)
+    checker = Image.fromarray(np.array([[0, 255], [255, 0]], np.uint8)).convert("RGB")
+    nearest = to_uint8(get_transform(opt, method=Image.NEAREST)(checker))
+    bicubic = to_uint8(get_transform(opt)(checker))
+    assert set(np.unique(nearest)) == {0, 255} and nearest[0, 0, 0] == 0 and nearest[0, 3, 0] == 255
+    assert len(np.unique(bicubic)) > 2

@@ -23,7 +23,12 @@ def write_png16(path, array: np.ndarray) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def pixels(img: Image.Image) -> np.ndarray:
@@ -78,7 +83,9 @@ def test_transparency_is_composited_on_white(tmp_path):
     palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
     palette.putpixel((1, 0), 1)
     palette.save(tmp_path / "pt.png", transparency=0)  # index 0 is transparent
-    np.testing.assert_array_equal(pixels(load_image(str(tmp_path / "pt.png"))), [[[255, 255, 255], [0, 255, 0]]])
+    np.testing.assert_array_equal(
+        pixels(load_image(str(tmp_path / "pt.png"))), [[[255, 255, 255], [0, 255, 0]]]
+    )
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
@@ -87,7 +94,9 @@ def test_16bit_grayscale_is_scaled_not_clipped(tmp_path, suffix):
     path = tmp_path / f"g16{suffix}"
     Image.fromarray(values).save(path)
     assert Image.open(path).mode.startswith("I;16")  # what the file really is
-    expected = np.rint(values / 257.0).astype(np.uint8)  # [0, 1, 4, 128, 255]; Pillow alone gives 255 from 256 up
+    expected = np.rint(values / 257.0).astype(
+        np.uint8
+    )  # [0, 1, 4, 128, 255]; Pillow alone gives 255 from 256 up
     np.testing.assert_array_equal(pixels(load_image(str(path), "L")), expected)
     np.testing.assert_array_equal(pixels(load_image(str(path), "RGB"))[..., 1], expected)
 
@@ -105,9 +114,7 @@ def test_float_tiff_in_unit_range_is_scaled(tmp_path):
     np.testing.assert_array_equal(pixels(load_image(str(tmp_path / "f255.tif"), "L")), [[0, 100, 255]])
 
 
-@pytest.mark.parametrize(
-    "content", [b"not an image at all", "truncated"], ids=["garbage", "truncated"]
-)
+@pytest.mark.parametrize("content", [b"not an image at all", "truncated"], ids=["garbage", "truncated"])
 def test_unreadable_image_names_the_file(tmp_path, content):
     path = tmp_path / "broken.jpg"
     if content == "truncated":

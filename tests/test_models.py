@@ -12,7 +12,10 @@ TRAINABLE = sorted(name for name in MODELS if name != "test")
 
 
 def snapshot(model) -> dict[str, dict[str, torch.Tensor]]:
-    return {name: {k: v.detach().clone() for k, v in net.state_dict().items()} for name, net in model.networks().items()}
+    return {
+        name: {k: v.detach().clone() for k, v in net.state_dict().items()}
+        for name, net in model.networks().items()
+    }
 
 
 def build(tmp_path, name, *extra, seed=0):
@@ -30,11 +33,15 @@ def test_one_step_changes_every_network_and_losses_are_finite(tmp_path, name):
     model.set_input(random_batch(opt, seed=1))
     model.optimize_parameters()
     losses = model.get_current_losses()
-    assert list(losses) == [n for n in model.loss_names if n in losses] and len(losses) == len(model.loss_names)
+    assert list(losses) == [n for n in model.loss_names if n in losses] and len(losses) == len(
+        model.loss_names
+    )
     assert all(math.isfinite(v) for v in losses.values()), losses
     after = snapshot(model)
     for net_name, state in before.items():
-        changed = [k for k, v in state.items() if v.is_floating_point() and not torch.equal(v, after[net_name][k])]
+        changed = [
+            k for k, v in state.items() if v.is_floating_point() and not torch.equal(v, after[net_name][k])
+        ]
         assert changed, f"{name}: network {net_name} did not change"
     model.compute_visuals()
     for label, image in model.get_current_visuals().items():
@@ -58,7 +65,16 @@ def test_save_then_load_round_trip(tmp_path, name):
 
 
 def test_cycle_gan_losses_and_visuals_follow_the_reference():
-    assert MODELS["cycle_gan"].loss_names == ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+    assert MODELS["cycle_gan"].loss_names == [
+        "D_A",
+        "G_A",
+        "cycle_A",
+        "idt_A",
+        "D_B",
+        "G_B",
+        "cycle_B",
+        "idt_B",
+    ]
     assert MODELS["pix2pix"].loss_names == ["G_GAN", "G_L1", "D_real", "D_fake"]
 
 
@@ -74,11 +90,18 @@ def test_identity_loss_with_different_channel_counts_is_a_clear_error(tmp_path):
 
     with pytest.raises(UserError, match="--lambda_identity"):
         build(tmp_path, "cycle_gan", "--input_nc", "1")
-    build(tmp_path, "cycle_gan", "--input_nc", "1", "--lambda_identity", "0")  # the fix the message names works
+    build(
+        tmp_path, "cycle_gan", "--input_nc", "1", "--lambda_identity", "0"
+    )  # the fix the message names works
 
 
 def grads(model) -> dict[str, torch.Tensor]:
-    return {f"{n}.{k}": p.grad.clone() for n, net in model.networks().items() for k, p in net.named_parameters() if p.grad is not None}
+    return {
+        f"{n}.{k}": p.grad.clone()
+        for n, net in model.networks().items()
+        for k, p in net.named_parameters()
+        if p.grad is not None
+    }
 
 
 @pytest.mark.parametrize("name", ["pix2pix", "cycle_gan", "template"])
@@ -119,7 +142,9 @@ def test_mixed_precision_steps_are_finite_and_checkpoints_stay_fp32(tmp_path, na
 
 
 def test_ttur_rates_reach_their_optimizers_and_schedules(tmp_path):
-    _, model = build(tmp_path, "pix2pix", "--lr_G", "1e-3", "--lr_D", "4e-4", "--n_epochs", "1", "--n_epochs_decay", "1")
+    _, model = build(
+        tmp_path, "pix2pix", "--lr_G", "1e-3", "--lr_D", "4e-4", "--n_epochs", "1", "--n_epochs_decay", "1"
+    )
     assert model.learning_rates() == {"G": 1e-3, "D": 4e-4}
     model.update_learning_rate()  # end of epoch 1: linear decay over 1 epoch halves both
     rates = model.learning_rates()

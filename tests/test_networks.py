@@ -19,7 +19,9 @@ from models.networks import (
 )
 from util.errors import UserError
 
-REFERENCE_KEYS = Path("/work/shared/reference/reference_state_dict_keys.json")
+REFERENCE_KEYS = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "reference_state_dict_keys.json"
+)
 if not REFERENCE_KEYS.exists():  # a copy may travel with the repository
     REFERENCE_KEYS = Path(__file__).parent / "data" / "reference_state_dict_keys.json"
 

@@ -2,7 +2,14 @@
 
 import pytest
 
-from options import TEST_OVERRIDES, options_text, parse_options, parse_test_options, parse_train_options, save_options
+from options import (
+    TEST_OVERRIDES,
+    options_text,
+    parse_options,
+    parse_test_options,
+    parse_train_options,
+    save_options,
+)
 from util.errors import UserError
 
 BASE = ["--dataroot", "d"]
@@ -27,13 +34,25 @@ def test_train_defaults_match_the_reference():
         assert getattr(opt, key) == value, key
     assert opt.isTrain is True
     # This project's additions are off by default: the default path is the reference's fp32 arithmetic.
-    assert (opt.amp, opt.channels_last, opt.compile, opt.accum_steps, opt.grad_checkpoint) == ("none", False, False, 1, False)
+    assert (opt.amp, opt.channels_last, opt.compile, opt.accum_steps, opt.grad_checkpoint) == (
+        "none",
+        False,
+        False,
+        1,
+        False,
+    )
     assert opt.lr_G == opt.lr_D == 0.0002
 
 
 def test_pix2pix_hook_sets_paper_defaults_and_adds_lambda_L1():
     opt = parse_train_options(BASE + ["--model", "pix2pix"])
-    assert (opt.norm, opt.netG, opt.dataset_mode, opt.pool_size, opt.gan_mode) == ("batch", "unet_256", "aligned", 0, "vanilla")
+    assert (opt.norm, opt.netG, opt.dataset_mode, opt.pool_size, opt.gan_mode) == (
+        "batch",
+        "unet_256",
+        "aligned",
+        0,
+        "vanilla",
+    )
     assert opt.lambda_L1 == 100.0
     assert opt.no_dropout is False
     # An explicit flag beats the hook's default.
@@ -57,7 +76,9 @@ def test_colorization_and_template_hooks():
 
 
 def test_suffix_is_formatted_with_the_options():
-    opt = parse_train_options(BASE + ["--name", "exp", "--model", "pix2pix", "--suffix", "{model}_{netG}_size{load_size}"])
+    opt = parse_train_options(
+        BASE + ["--name", "exp", "--model", "pix2pix", "--suffix", "{model}_{netG}_size{load_size}"]
+    )
     assert opt.name == "exp_pix2pix_unet_256_size286"
 
 
@@ -67,7 +88,9 @@ def test_ttur_learning_rates():
 
 
 def test_listing_marks_changed_values_and_is_written(tmp_path):
-    opt, parser = parse_options(BASE + ["--checkpoints_dir", str(tmp_path), "--name", "e", "--batch_size", "4"], is_train=True)
+    opt, parser = parse_options(
+        BASE + ["--checkpoints_dir", str(tmp_path), "--name", "e", "--batch_size", "4"], is_train=True
+    )
     text = options_text(opt, parser)
     line = next(ln for ln in text.splitlines() if ln.strip().startswith("batch_size:"))
     assert line.split(":", 1)[1].split() == ["4", "[default:", "1]"]
@@ -100,6 +123,7 @@ def test_parsing_is_pure(tmp_path, monkeypatch):
         (["--accum_steps", "0"], "--accum_steps"),
         (["--suffix", "{nope}"], "--suffix"),
         (["--bogus_flag", "1"], "--bogus_flag"),
+        (["--netG", "unet_128", "--crop_size", "64"], "--crop_size"),
     ],
 )
 def test_bad_input_is_one_clear_error(argv, flag):

@@ -56,17 +56,24 @@ def parse_gpu_ids(text: str) -> list[int]:
     try:
         ids = [int(tok) for tok in text.split(",") if tok.strip()]
     except ValueError:
-        raise UserError(f"--gpu_ids {text!r} is not a comma-separated list of integers; e.g. --gpu_ids 0,1 or -1 for CPU") from None
+        raise UserError(
+            f"--gpu_ids {text!r} is not a comma-separated list of integers; e.g. --gpu_ids 0,1 or -1 for CPU"
+        ) from None
     return [i for i in ids if i >= 0]
 
 
 def setup_runtime(gpu_ids: str, norm: str = "instance") -> Runtime:
-    """One process per device under torchrun (WORLD_SIZE > 1); else the first of --gpu_ids, or the CPU."""
+    """One process per device under torchrun (WORLD_SIZE > 1); else the first of --gpu_ids, or the CPU.
+
+    Under torchrun, --gpu_ids only says GPU or CPU (-1): process LOCAL_RANK takes GPU LOCAL_RANK of those
+    CUDA_VISIBLE_DEVICES shows, and `--gpu_ids -1` runs the processes on the CPU (gloo) even where GPUs exist.
+    """
+    ids = parse_gpu_ids(gpu_ids)
+    use_gpu = bool(ids) and torch.cuda.is_available()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size > 1:
-        return _setup_ddp(world_size, norm)
-    ids = parse_gpu_ids(gpu_ids)
-    if not ids or not torch.cuda.is_available():
+        return _setup_ddp(world_size, norm, use_gpu)
+    if not use_gpu:
         return Runtime(torch.device("cpu"))
     if len(ids) > 1:
         warnings.warn(
@@ -78,22 +85,26 @@ def setup_runtime(gpu_ids: str, norm: str = "instance") -> Runtime:
     return Runtime(torch.device("cuda", ids[0]))
 
 
-def _setup_ddp(world_size: int, norm: str) -> Runtime:
+def _setup_ddp(world_size: int, norm: str, use_gpu: bool) -> Runtime:
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    on_gpu = torch.cuda.is_available()
-    if norm in ("syncbatch", "sync_batch") and not on_gpu:
-        raise UserError(f"--norm {norm} needs CUDA GPUs (SyncBatchNorm has no CPU kernel); on CPU use --norm instance")
+    if norm in ("syncbatch", "sync_batch") and not use_gpu:
+        raise UserError(
+            f"--norm {norm} needs CUDA GPUs (SyncBatchNorm has no CPU kernel); on CPU use --norm instance"
+        )
+    if use_gpu and local_rank >= torch.cuda.device_count():
+        raise UserError(
+            f"torchrun started more processes on this machine than it has GPUs ({torch.cuda.device_count()}); "
+            f"use --nproc_per_node={torch.cuda.device_count()}, or --gpu_ids -1 to run on the CPU"
+        )
     if norm == "batch" and rank == 0:
         warnings.warn(
             "--norm batch under torchrun keeps BatchNorm statistics per process; use --norm syncbatch or --norm instance",
             stacklevel=2,
         )
-    if on_gpu:
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    else:
-        device = torch.device("cpu")
+    device = torch.device("cuda", local_rank) if use_gpu else torch.device("cpu")
+    if use_gpu:
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if on_gpu else "gloo", device_id=device if on_gpu else None)
+        dist.init_process_group(backend="nccl" if use_gpu else "gloo", device_id=device if use_gpu else None)
     return Runtime(device, rank=rank, local_rank=local_rank, world_size=world_size)
