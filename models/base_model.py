@@ -121,10 +121,8 @@ class BaseModel:
         return net
 
     def _add_optimizer(self, key: str, params, lr: float) -> None:
-        kwargs = {"lr": lr, "betas": (self.opt.beta1, 0.999)}
-        if self.device.type == "cuda":
-            kwargs["fused"] = True  # one kernel for the whole update; same arithmetic as the default loop
-        optimizer = torch.optim.Adam(params, **kwargs)
+        fused = bool(getattr(self.opt, "fused_adam", False))  # off by default: the reference's update loop
+        optimizer = torch.optim.Adam(params, lr=lr, betas=(self.opt.beta1, 0.999), fused=fused or None)
         self.optimizers[key] = optimizer
         self.scalers[key] = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
 

@@ -121,6 +121,11 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="activation checkpointing in the generators: less memory, more compute",
     )
     g.add_argument(
+        "--fused_adam",
+        action="store_true",
+        help="Adam's fused kernel (CPU and CUDA); differs from the default update by float rounding only",
+    )
+    g.add_argument(
         "--no_progress", action="store_true", help="no progress bar even when the output is a terminal"
     )
     return parser
