@@ -100,6 +100,13 @@ class BaseModel:
     def train_step(self, micro_batches: list[dict]) -> None:
         raise NotImplementedError
 
+    def paired_input(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """(source, target, source paths) on the device; `--direction BtoA` swaps A and B (the reference's set_input)."""
+        a_to_b = self.opt.direction == "AtoB"
+        self._current_batch = batch
+        source, target = (batch["A"], batch["B"]) if a_to_b else (batch["B"], batch["A"])
+        return self.to_device(source), self.to_device(target), batch["A_paths" if a_to_b else "B_paths"]
+
     def optimize_parameters(self) -> None:
         """The reference's one step on the current input (set by ``set_input``)."""
         self.train_step([self._current_batch])

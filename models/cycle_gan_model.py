@@ -85,11 +85,7 @@ class CycleGANModel(BaseModel):
         return {"fake_A": self.fake_A_pool, "fake_B": self.fake_B_pool} if self.isTrain else {}
 
     def set_input(self, batch: dict) -> None:
-        a_to_b = self.opt.direction == "AtoB"
-        self._current_batch = batch
-        self.real_A = self.to_device(batch["A" if a_to_b else "B"])
-        self.real_B = self.to_device(batch["B" if a_to_b else "A"])
-        self.image_paths = batch["A_paths" if a_to_b else "B_paths"]
+        self.real_A, self.real_B, self.image_paths = self.paired_input(batch)
 
     def forward(self) -> None:
         self.fake_B = self.netG_A(self.real_A)

@@ -57,11 +57,7 @@ class Pix2PixModel(BaseModel):
         return {"G": self.netG, "D": self.netD} if self.isTrain else {"G": self.netG}
 
     def set_input(self, batch: dict) -> None:
-        a_to_b = self.opt.direction == "AtoB"
-        self._current_batch = batch
-        self.real_A = self.to_device(batch["A" if a_to_b else "B"])
-        self.real_B = self.to_device(batch["B" if a_to_b else "A"])
-        self.image_paths = batch["A_paths" if a_to_b else "B_paths"]
+        self.real_A, self.real_B, self.image_paths = self.paired_input(batch)
 
     def forward(self) -> None:
         self.fake_B = self.netG(self.real_A)

@@ -35,11 +35,7 @@ class TemplateModel(BaseModel):
         return {"G": self.netG}
 
     def set_input(self, batch: dict) -> None:
-        a_to_b = self.opt.direction == "AtoB"
-        self._current_batch = batch
-        self.data_A = self.to_device(batch["A" if a_to_b else "B"])
-        self.data_B = self.to_device(batch["B" if a_to_b else "A"])
-        self.image_paths = batch["A_paths" if a_to_b else "B_paths"]
+        self.data_A, self.data_B, self.image_paths = self.paired_input(batch)
 
     def forward(self) -> None:
         self.output = self.netG(self.data_A)

@@ -185,3 +185,13 @@ def test_fused_adam_is_opt_in_and_matches_the_default_update(tmp_path):
         for k, v in state.items():
             if v.dim() == 4:
                 torch.testing.assert_close(snapshot(fused)[net_name][k], v, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["pix2pix", "cycle_gan"])
+def test_direction_btoa_swaps_source_and_target(tmp_path, name):
+    opt, model = build(tmp_path, name, "--direction", "BtoA")
+    batch = random_batch(opt, seed=7)
+    batch["B_paths"] = ["b.png"]
+    model.set_input(batch)
+    assert torch.equal(model.real_A, batch["B"]) and torch.equal(model.real_B, batch["A"])
+    assert model.get_image_paths() == ["b.png"]
