@@ -24,6 +24,7 @@ from torch import nn
 from util.errors import UserError
 
 from .checkpoint import atomic_torch_save, load_network_weights, save_network_weights, unwrap
+from .networks import define_D, define_G
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
 MODELS: dict[str, type[BaseModel]] = {}
@@ -126,6 +127,21 @@ class BaseModel:
             ids = [self.device.index] if self.device.type == "cuda" else None
             net = nn.parallel.DistributedDataParallel(net, device_ids=ids)
         return net
+
+    def generator(self, input_nc: int, output_nc: int) -> nn.Module:
+        """The generator the options describe, on the device (activation checkpointing only when training)."""
+        opt = self.opt
+        grad_checkpoint = self.isTrain and getattr(opt, "grad_checkpoint", False)
+        net = define_G(input_nc, output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain,
+                       grad_checkpoint=grad_checkpoint)  # fmt: skip
+        return self._prepare(net)
+
+    def discriminator(self, input_nc: int) -> nn.Module:
+        """The discriminator the options describe, on the device."""
+        opt = self.opt
+        return self._prepare(
+            define_D(input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+        )
 
     def _add_optimizer(self, key: str, params, lr: float) -> None:
         fused = bool(getattr(self.opt, "fused_adam", False))  # off by default: the reference's update loop

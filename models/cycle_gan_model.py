@@ -10,7 +10,6 @@ from .base_model import BaseModel, register_model, set_requires_grad
 from .checkpoint import unwrap
 from .image_pool import ImagePool
 from .losses import GANLoss, cal_gradient_penalty, cycle_loss, identity_loss
-from .networks import define_D, define_G
 
 
 @register_model("cycle_gan")
@@ -47,24 +46,11 @@ class CycleGANModel(BaseModel):
         if use_idt:
             self.visual_names += ["idt_B", "idt_A"]
 
-        def generator(in_nc, out_nc):
-            g = define_G(in_nc, out_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain,
-                         grad_checkpoint=self.isTrain and opt.grad_checkpoint)  # fmt: skip
-            return self._prepare(g)
-
-        self.netG_A = generator(opt.input_nc, opt.output_nc)  # A -> B
-        self.netG_B = generator(opt.output_nc, opt.input_nc)  # B -> A
+        self.netG_A = self.generator(opt.input_nc, opt.output_nc)  # A -> B
+        self.netG_B = self.generator(opt.output_nc, opt.input_nc)  # B -> A
         if self.isTrain:
-            self.netD_A = self._prepare(
-                define_D(
-                    opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain
-                )
-            )
-            self.netD_B = self._prepare(
-                define_D(
-                    opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain
-                )
-            )
+            self.netD_A = self.discriminator(opt.output_nc)  # judges B
+            self.netD_B = self.discriminator(opt.input_nc)  # judges A
             self.fake_A_pool = ImagePool(opt.pool_size)
             self.fake_B_pool = ImagePool(opt.pool_size)
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)

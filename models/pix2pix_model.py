@@ -5,7 +5,6 @@ import torch
 from .base_model import BaseModel, capture_rng, register_model, restore_rng, set_requires_grad
 from .checkpoint import unwrap
 from .losses import GANLoss, cal_gradient_penalty, l1_loss
-from .networks import define_D, define_G
 
 
 @register_model("pix2pix")
@@ -24,31 +23,10 @@ class Pix2PixModel(BaseModel):
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)
-        self.netG = self._prepare(
-            define_G(
-                opt.input_nc,
-                opt.output_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-                grad_checkpoint=self.isTrain and opt.grad_checkpoint,
-            )
-        )
+        self.netG = self.generator(opt.input_nc, opt.output_nc)
         if self.isTrain:
             # D is conditional: it sees the input and the output stacked on channels.
-            d = define_D(
-                opt.input_nc + opt.output_nc,
-                opt.ndf,
-                opt.netD,
-                opt.n_layers_D,
-                opt.norm,
-                opt.init_type,
-                opt.init_gain,
-            )
-            self.netD = self._prepare(d)
+            self.netD = self.discriminator(opt.input_nc + opt.output_nc)
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
             self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
             self._add_optimizer("D", self.netD.parameters(), opt.lr_D)

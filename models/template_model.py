@@ -5,7 +5,6 @@ Copy this file, rename the class and the registered name, and change the network
 
 from .base_model import BaseModel, register_model
 from .losses import l1_loss
-from .networks import define_G
 
 
 @register_model("template")
@@ -25,9 +24,7 @@ class TemplateModel(BaseModel):
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)
-        g = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain,
-                     grad_checkpoint=self.isTrain and opt.grad_checkpoint)  # fmt: skip
-        self.netG = self._prepare(g)
+        self.netG = self.generator(opt.input_nc, opt.output_nc)
         if self.isTrain:
             self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
 

@@ -5,7 +5,6 @@ import os
 from util.errors import UserError
 
 from .base_model import BaseModel, register_model
-from .networks import define_G
 
 # Subfolders that mark a dataset root rather than a folder of single images.
 _DATASET_ROOT_MARKS = ("train", "test", "val", "trainA", "testA")
@@ -42,18 +41,7 @@ class TestModel(BaseModel):
                     "or, for paired A|B data, use --model pix2pix"
                 )
         self.net_name = "G" + opt.model_suffix
-        self.netG = self._prepare(
-            define_G(
-                opt.input_nc,
-                opt.output_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-            )
-        )
+        self.netG = self.generator(opt.input_nc, opt.output_nc)
 
     def networks(self):
         return {self.net_name: self.netG}

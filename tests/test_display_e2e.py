@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.test_train_e2e import TINY, train
+from tests.test_train_e2e import train
 from tests.test_visdom import read_windows
 from tests.test_wandb import history_rows
 
@@ -69,22 +69,18 @@ def test_training_without_a_visdom_server_warns_once_and_completes(paired, tmp_p
 def test_training_logs_losses_and_images_to_wandb_offline(paired, tmp_path):
     pytest.importorskip("wandb")
     env = {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
-    import tests.helpers as helpers
-
-    args = [
-        "train.py",
-        "--dataroot",
-        str(paired),
-        "--name",
-        "wb",
-        "--checkpoints_dir",
-        str(tmp_path / "ck"),
-        "--model",
-        "pix2pix",
+    flags = [
+        "--n_epochs_decay",
+        "0",
+        "--display_freq",
+        "4",
+        "--print_freq",
+        "4",
+        "--use_wandb",
+        "--wandb_project_name",
+        "e2e",
     ]
-    args += ["--load_size", "32", "--crop_size", "32", "--n_epochs", "1", "--n_epochs_decay", "0", *TINY]
-    args += ["--display_freq", "4", "--print_freq", "4", "--use_wandb", "--wandb_project_name", "e2e"]
-    done = helpers.run_script(args, env=env)
+    done = train(paired, tmp_path / "ck", "wb", *flags, env=env)
     assert done.returncode == 0, done.stderr
     (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
     rows = history_rows(next(run_dir.glob("run-*.wandb")))

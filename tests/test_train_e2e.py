@@ -48,9 +48,9 @@ def unpaired(tmp_path_factory) -> Path:
     )
 
 
-def train(dataroot, ckpt, name, *extra, model="pix2pix"):
-    args = [
-        "train.py",
+def script_args(script, dataroot, ckpt, name, model) -> list[str]:
+    return [
+        script,
         "--dataroot",
         str(dataroot),
         "--name",
@@ -60,6 +60,10 @@ def train(dataroot, ckpt, name, *extra, model="pix2pix"):
         "--model",
         model,
     ]
+
+
+def train(dataroot, ckpt, name, *extra, model="pix2pix", env=None):
+    args = script_args("train.py", dataroot, ckpt, name, model)
     args += [
         "--load_size",
         "32",
@@ -73,21 +77,11 @@ def train(dataroot, ckpt, name, *extra, model="pix2pix"):
         "8",
         *TINY,
     ]
-    return run_script(args + list(extra))
+    return run_script(args + list(extra), env=env)
 
 
 def test_cmd(dataroot, ckpt, name, results, *extra, model="pix2pix"):
-    args = [
-        "test.py",
-        "--dataroot",
-        str(dataroot),
-        "--name",
-        name,
-        "--checkpoints_dir",
-        str(ckpt),
-        "--model",
-        model,
-    ]
+    args = script_args("test.py", dataroot, ckpt, name, model)
     return run_script(
         args + ["--results_dir", str(results), "--load_size", "32", "--crop_size", "32", *extra]
     )
