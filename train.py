@@ -23,7 +23,7 @@ import torch
 from data import create_dataset
 from models import create_model
 from models.architecture import save_architecture
-from models.base_model import capture_rng, restore_rng
+from models.base_model import BaseModel, capture_rng, restore_rng
 from options import options_text, parse_options, save_options
 from util.distributed import Runtime, setup_runtime
 from util.errors import UserError
@@ -78,8 +78,9 @@ def own_rank_state(model, rt: Runtime, saved: dict) -> dict | None:
     return rngs[rt.rank]
 
 
-def load_resume_state(opt, save_dir: str, label: str) -> dict | None:
-    path = os.path.join(save_dir, f"{label}_train_state.pth")
+def load_resume_state(opt, save_dir: str) -> dict | None:
+    """The training state saved with the weights `--continue_train` loads (`--epoch` / `--load_iter`), if any."""
+    path = os.path.join(save_dir, f"{BaseModel.checkpoint_label(opt)}_train_state.pth")
     if not os.path.isfile(path):
         return None
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -98,11 +99,7 @@ def train(argv: list[str]) -> None:
     dataset = create_dataset(opt)
     print(f"The number of training images = {len(dataset)}")
 
-    resume = (
-        load_resume_state(opt, save_dir, f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch)
-        if opt.continue_train
-        else None
-    )
+    resume = load_resume_state(opt, save_dir) if opt.continue_train else None
     if resume is not None:
         opt.epoch_count = resume["progress"][
             "schedule_epoch_count"

@@ -141,16 +141,13 @@ def parse_test_options(argv: list[str]) -> argparse.Namespace:
 def options_text(opt: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     """The reference's option listing: one line per option, `[default: x]` where the value differs."""
     lines = ["----------------- Options ---------------"]
+    flags = {action.dest for action in parser._actions}
     for key, value in sorted(vars(opt).items()):
         default = parser.get_default(key)
-        comment = f"\t[default: {default}]" if key in _dests(parser) and value != default else ""
+        comment = f"\t[default: {default}]" if key in flags and value != default else ""
         lines.append(f"{key:>25}: {str(value):<30}{comment}")
     lines.append("----------------- End -------------------")
     return "\n".join(lines) + "\n"
-
-
-def _dests(parser: argparse.ArgumentParser) -> set[str]:
-    return {action.dest for action in parser._actions}
 
 
 def save_options(opt: argparse.Namespace, parser: argparse.ArgumentParser) -> str:

@@ -46,10 +46,6 @@ class Runtime:
         dist.all_reduce(t)
         return float(t.item()) / self.world_size
 
-    def close(self) -> None:
-        if self.ddp and dist.is_initialized():
-            dist.destroy_process_group()
-
 
 def parse_gpu_ids(text: str) -> list[int]:
     """`--gpu_ids 0,1` -> [0, 1]; `-1` -> [] (CPU)."""
