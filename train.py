@@ -3,9 +3,10 @@
     python train.py --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
     torchrun --nproc_per_node=4 train.py --dataroot ... --norm instance
 
-Counters count images seen by all processes together (the reference's `total_iters`). A save writes the
-reference's per-network `.pth` files plus `{label}_train_state.pth`, from which `--continue_train` resumes
-exactly where the run stopped.
+Counters count images seen by all processes together (the reference's `total_iters`). A save writes one
+checkpoint set (models/checkpoint_set.py): the reference's per-network `.pth` files, plus for `latest` and
+`iter_N` the `{label}_train_state.pth` from which `--continue_train` resumes exactly where the run stopped.
+Ctrl-C saves `latest` and stops; a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from data import create_dataset
 from models import create_model
 from models.architecture import save_architecture
 from models.base_model import BaseModel, capture_rng, restore_rng
+from models.checkpoint_set import drop_train_state
 from options import options_text, parse_options, save_options
 from util.distributed import Runtime, setup_runtime
 from util.errors import UserError
+from util.resume import GracefulStop, open_resume, resume_position, warn_existing_run
 from util.visualizer import Visualizer
 
 
@@ -48,17 +51,34 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def save_checkpoint(model, rt: Runtime, labels: list[str], progress: dict) -> None:
-    """Weights under each label (rank 0 only) plus the full training state. Random states and image pools
-    differ between DDP ranks, so every rank's are gathered into the file."""
-    rng_per_rank = rt.gather(capture_rng(model.device))
-    pools_per_rank = rt.gather({key: pool.state_dict() for key, pool in model.image_pools().items()})
+def save_checkpoint(model, rt: Runtime, labels: list[str], progress: dict, *, resumable: bool = True) -> None:
+    """Each label as one checkpoint set, written by rank 0. ``resumable`` adds the full training state; random
+    states and image pools differ between DDP ranks, so every rank's are gathered into it."""
+    rng_per_rank = rt.gather(capture_rng(model.device)) if resumable else None
+    pools_per_rank = (
+        rt.gather({k: p.state_dict() for k, p in model.image_pools().items()}) if resumable else None
+    )
     if rt.is_main:
-        per_rank = {"rng_per_rank": rng_per_rank, "pools_per_rank": pools_per_rank}
+        progress = {**progress, "world_size": rt.world_size}
+        info = {k: progress[k] for k in ("epoch", "images_in_epoch", "num_images_seen")}
+        state = None
+        if resumable:
+            per_rank = {"rng_per_rank": rng_per_rank, "pools_per_rank": pools_per_rank}
+            state = {**model.training_state(), "progress": {**progress, **per_rank}}
         for label in labels:
-            model.save_networks(label)
-            model.save_training_state(label, {**progress, **per_rank})
+            model.save_networks(label, state, info)
     rt.barrier()
+
+
+def save_epoch(model, rt: Runtime, epoch: int, progress: dict, keep_train_states: int) -> None:
+    """A numbered epoch's save: weights only (the reference's files), unless the last ``keep_train_states``
+    numbered epochs keep their training state too."""
+    save_checkpoint(model, rt, [str(epoch)], progress, resumable=keep_train_states > 0)
+    if rt.is_main and keep_train_states > 0:
+        states = [f for f in os.listdir(model.save_dir) if f.endswith("_train_state.pth")]
+        numbered = sorted(int(e) for f in states if (e := f.removesuffix("_train_state.pth")).isdigit())
+        for old in numbered[:-keep_train_states]:
+            drop_train_state(model.save_dir, old)
 
 
 def own_rank_state(model, rt: Runtime, saved: dict) -> dict | None:
@@ -78,14 +98,6 @@ def own_rank_state(model, rt: Runtime, saved: dict) -> dict | None:
     return rngs[rt.rank]
 
 
-def load_resume_state(opt, save_dir: str) -> dict | None:
-    """The training state saved with the weights `--continue_train` loads (`--epoch` / `--load_iter`), if any."""
-    path = os.path.join(save_dir, f"{BaseModel.checkpoint_label(opt)}_train_state.pth")
-    if not os.path.isfile(path):
-        return None
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def train(argv: list[str]) -> None:
     opt, parser = parse_options(argv, is_train=True)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
@@ -94,12 +106,15 @@ def train(argv: list[str]) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the process
     if rt.is_main:
         print(options_text(opt, parser), end="")
+        if not opt.continue_train:
+            warn_existing_run(save_dir)  # before anything there is rewritten
         save_options(opt, parser)
     seed_everything(opt.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     dataset = create_dataset(opt)
     print(f"The number of training images = {len(dataset)}")
 
-    resume = load_resume_state(opt, save_dir) if opt.continue_train else None
+    label = BaseModel.checkpoint_label(opt)
+    resume = open_resume(rt, save_dir, label, opt.epoch_count) if opt.continue_train else None
     if resume is not None:
         opt.epoch_count = resume["progress"][
             "schedule_epoch_count"
@@ -113,40 +128,43 @@ def train(argv: list[str]) -> None:
     progress = {
         "schedule_epoch_count": opt.epoch_count,
         "epoch": opt.epoch_count,
-        "batches_in_epoch": 0,
+        "images_in_epoch": 0,  # of all processes; where a mid-epoch resume continues
         "num_images_seen": 0,
+        "batch_size": opt.batch_size,  # what the position was counted in, for a resume to check against
+        "dataset_len": len(dataset.dataset),
+        "num_images": len(dataset),
     }
     seed_everything(opt.seed + rt.rank)  # augmentation and dropout differ per rank
     if resume is not None:
         model.load_training_state(resume)
-        progress = {key: resume["progress"][key] for key in progress}
-        rng_state = own_rank_state(model, rt, resume["progress"])
+        saved = resume["progress"]
+        progress.update(epoch=saved["epoch"], num_images_seen=saved["num_images_seen"])
+        progress.update(schedule_epoch_count=saved["schedule_epoch_count"])
+        progress["images_in_epoch"] = resume_position(saved, dataset, rt.world_size)
+        rng_state = own_rank_state(model, rt, saved)
         print(
             f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)"
         )
-    elif opt.continue_train:
-        print(
-            f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}"
+    with GracefulStop() as stop:
+        run_epochs(
+            opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None, stop
         )
-    run_epochs(opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None)
     visualizer.close()
 
 
 def run_epochs(
-    opt, rt: Runtime, model, dataset, visualizer, progress: dict, rng_state: dict | None = None
+    opt, rt: Runtime, model, dataset, visualizer, progress: dict, rng_state: dict | None = None, stop=None
 ) -> None:
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     images_per_batch = opt.batch_size * rt.world_size
     show_bar = rt.is_main and sys.stdout.isatty() and not opt.no_progress
     for epoch in range(progress["epoch"], last_epoch + 1):
-        epoch_start, skip = time.time(), progress["batches_in_epoch"] if progress["epoch"] == epoch else 0
-        progress.update(epoch=epoch, batches_in_epoch=skip)
-        dataset.set_epoch(epoch)
+        epoch_start, start = time.time(), progress["images_in_epoch"] if progress["epoch"] == epoch else 0
+        progress.update(epoch=epoch, images_in_epoch=start)
+        dataset.set_epoch(epoch, start_image=start)  # a mid-epoch resume starts at the image it stopped at
         visualizer.reset()
         batches = iter(dataset)
-        for _ in range(skip):  # a mid-epoch resume skips what was already trained ...
-            next(batches)
-        if rng_state is not None:  # ... and only then takes the random state saved at that point
+        if rng_state is not None:  # loading never touches the main process's random streams
             restore_rng(rng_state, model.device)
             rng_state = None
         if show_bar:
@@ -155,7 +173,7 @@ def run_epochs(
             batches = tqdm(
                 batches,
                 total=dataset.batches_per_epoch,
-                initial=skip,
+                initial=dataset.batches_per_epoch - dataset.batches_left(),
                 desc=f"epoch {epoch}/{last_epoch}",
                 unit="batch",
             )
@@ -166,8 +184,8 @@ def run_epochs(
             model.train_step(micro)
             before = progress["num_images_seen"]
             progress["num_images_seen"] += images_per_batch * len(micro)
-            progress["batches_in_epoch"] += len(micro)
-            seen, epoch_images = progress["num_images_seen"], progress["batches_in_epoch"] * images_per_batch
+            progress["images_in_epoch"] += images_per_batch * len(micro)
+            seen, epoch_images = progress["num_images_seen"], progress["images_in_epoch"]
             if opt.lr_policy == "plateau":
                 plateau_sum, steps = plateau_sum + generator_loss(model), steps + 1
             if crossed(before, seen, opt.display_freq):
@@ -184,23 +202,32 @@ def run_epochs(
                 label = f"iter_{seen}" if opt.save_by_iter else "latest"
                 print(f"saving the latest model (epoch {epoch}, total_iters {seen})")
                 save_checkpoint(model, rt, [label], progress)
+            if stop is not None and stop.agreed(rt):
+                stop_with_latest(model, rt, progress)
             t_data_start = time.time()
 
         model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
-        progress.update(epoch=epoch + 1, batches_in_epoch=0)
-        labels = (
-            ["latest", str(epoch)]
-            if epoch % opt.save_epoch_freq == 0
-            else ["latest"]
-            if epoch == last_epoch
-            else []
-        )
-        if (
-            labels
-        ):  # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
+        progress.update(epoch=epoch + 1, images_in_epoch=0)
+        numbered = epoch % opt.save_epoch_freq == 0
+        # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
+        if numbered or epoch == last_epoch:
             print(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
-            save_checkpoint(model, rt, labels, progress)
+            save_checkpoint(model, rt, ["latest"], progress)
+        if numbered:
+            save_epoch(model, rt, epoch, progress, opt.keep_train_states)
+        if stop is not None and stop.agreed(rt):
+            stop_with_latest(model, rt, progress)
         print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
+
+
+def stop_with_latest(model, rt: Runtime, progress: dict) -> None:
+    """After the first Ctrl-C: save `latest` where the run stands (resumable exactly), then stop."""
+    print(
+        f"saving the latest model before stopping (epoch {progress['epoch']}, total_iters {progress['num_images_seen']})"
+    )
+    save_checkpoint(model, rt, ["latest"], progress)
+    print("stopped; resume with --continue_train")
+    raise KeyboardInterrupt
 
 
 def generator_loss(model) -> float:
@@ -214,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     finally:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

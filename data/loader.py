@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import (
-    DataLoader,
-    Dataset,
-    DistributedSampler,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-)
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from util.errors import UserError
 
@@ -40,14 +37,111 @@ def worker_message(message: str) -> str:
     return original if found else lines[-1]
 
 
+def sample_seed(seed: int, epoch: int, position: int) -> int:
+    """The random seed of the image at ``position`` of ``epoch``'s order: augmentation is a function of where
+    an image falls in the run, never of which process, worker or batch loads it, or of what came before."""
+    digest = hashlib.sha256(f"{seed},{epoch},{position}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+@contextlib.contextmanager
+def seeded_randomness(seed: int) -> Iterator[None]:
+    """Seed Python's, numpy's and torch's CPU generators for one item, then put the caller's states back (the
+    main process's streams drive dropout and the image pools, which must not depend on loading)."""
+    saved = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.default_generator.manual_seed(seed)  # CPU only: torch.manual_seed would reseed CUDA too
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        torch.set_rng_state(saved[2])
+
+
+class PositionSeededDataset(Dataset):
+    """Items are asked for as (index, seed) and loaded under that seed (see EpochSampler)."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item: tuple[int, int]) -> Any:
+        index, seed = item
+        with seeded_randomness(seed):
+            return self.dataset[index]
+
+
+class EpochSampler(Sampler):
+    """This process's share of one epoch, from a given image on, as (dataset index, seed) pairs.
+
+    An epoch is a sequence of global positions 0, 1, ... over the order of (seed, epoch) -- torch.randperm,
+    the permutation RandomSampler and DistributedSampler draw, or file order -- padded as DistributedSampler
+    pads it to a multiple of the process count and cut at the --max_dataset_size cap (whole batches, as the
+    reference stops at the first batch that reaches it). Process ``rank`` takes every ``world``-th position
+    from ``start``. Positions count images of all processes, so a run can resume at an image with another
+    --batch_size or process count and still see the rest of the epoch exactly once.
+    """
+
+    def __init__(self, dataset_len: int, num_images: int, batch_size: int, *, shuffle: bool, seed: int,
+                 world: int, rank: int) -> None:  # fmt: skip
+        self.dataset_len, self.shuffle, self.seed, self.world, self.rank = (
+            dataset_len,
+            shuffle,
+            seed,
+            world,
+            rank,
+        )
+        per_process = min(
+            math.ceil(dataset_len / world), math.ceil(math.ceil(num_images / world) / batch_size) * batch_size
+        )
+        self.end = per_process * world  # fmt: skip
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def order(self) -> list[int]:
+        """Dataset indices at each global position of the epoch (padded, before the cap)."""
+        n = self.dataset_len
+        if self.shuffle:
+            indices = torch.randperm(
+                n, generator=torch.Generator().manual_seed(self.seed + self.epoch)
+            ).tolist()
+        else:
+            indices = list(range(n))
+        padding = math.ceil(n / self.world) * self.world - n
+        return indices + (indices * math.ceil(padding / max(n, 1)))[:padding]
+
+    def positions(self) -> list[int]:
+        """The global positions this process loads, in order."""
+        remaining = list(range(min(self.start, self.end), self.end))
+        if len(remaining) % self.world:  # only after a change of process count: even the shares out
+            remaining += remaining[: self.world - len(remaining) % self.world]
+        return remaining[self.rank :: self.world]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = self.order()
+        for p in self.positions():
+            yield order[p], sample_seed(self.seed, self.epoch, p)
+
+    def __len__(self) -> int:
+        return len(self.positions())
+
+
 class DataLoaderWrapper:
     """Batches of a dataset for one process.
 
     len() is the number of images per epoch in the whole run, min(len(dataset), max_dataset_size), for all
     processes together; batches_per_epoch is what this process yields (under DDP each of the `world`
     processes sees a 1/world share, in batches of batch_size: the global batch is batch_size × world).
-    Call set_epoch(epoch) before each epoch: the shuffle order is a function of (seed, epoch) only, so a
-    resumed run sees the same order as an uninterrupted one.
+    Call set_epoch(epoch) before each epoch: the shuffle order is a function of (seed, epoch) only and each
+    image's augmentation a function of (seed, epoch, position), so a resumed run -- with DataLoader workers
+    or without -- loads exactly what an uninterrupted one would. ``set_epoch(epoch, start_image=k)`` begins
+    the epoch at its k-th image (of all processes together).
     """
 
     def __init__(
@@ -66,50 +160,43 @@ class DataLoaderWrapper:
             raise UserError(f"--num_threads {num_workers} must be 0 (load in the main process) or more")
         self.dataset = dataset
         self.seed = seed
+        self.batch_size = batch_size
         self.num_images = int(min(len(dataset), max_dataset_size))
-        world, rank = distributed_world()
-        self.generator: torch.Generator | None = None
-        self.sampler = self._make_sampler(shuffle, world, rank)
-        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / world) / batch_size)
+        # Only with a real process group of 2+ is the epoch sharded: the reference builds a DistributedSampler
+        # without one and crashes under `torchrun --nproc_per_node=1`.
+        self.world, rank = distributed_world()
+        self.sampler = EpochSampler(len(dataset), self.num_images, batch_size, shuffle=shuffle, seed=seed,
+                                    world=self.world, rank=rank)  # fmt: skip
+        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / self.world) / batch_size)
         self.dataloader = DataLoader(
-            dataset,
+            PositionSeededDataset(dataset),
             batch_size=batch_size,
             sampler=self.sampler,
             num_workers=num_workers,
             pin_memory=torch.cuda.is_available(),
             persistent_workers=num_workers > 0,
             drop_last=False,
-            # Seeds the workers' augmentation RNGs, so a run is repeatable; ranks draw different streams.
-            generator=torch.Generator().manual_seed(seed * 1000 + rank),
+            generator=torch.Generator().manual_seed(seed),  # leaves the global stream alone
         )
 
-    def _make_sampler(self, shuffle: bool, world: int, rank: int) -> Sampler:
-        # Only with a real process group of 2+: the reference builds a DistributedSampler without one and
-        # crashes under `torchrun --nproc_per_node=1`.
-        if world > 1:
-            return DistributedSampler(
-                self.dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed, drop_last=False
-            )
-        if shuffle:
-            self.generator = torch.Generator().manual_seed(self.seed)
-            return RandomSampler(self.dataset, generator=self.generator)
-        return SequentialSampler(self.dataset)
+    def set_epoch(self, epoch: int, start_image: int = 0) -> None:
+        """Fix this epoch's order to a function of (seed, epoch); begin at image ``start_image`` of it."""
+        self.sampler.set_epoch(epoch, start_image)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Fix this epoch's shuffle order to a function of (seed, epoch)."""
-        if isinstance(self.sampler, DistributedSampler):
-            self.sampler.set_epoch(epoch)
-        elif self.generator is not None:
-            self.generator.manual_seed(self.seed + epoch)
+    @property
+    def images_per_epoch(self) -> int:
+        """Images (all processes, whole batches) an epoch runs through; the end of an epoch's positions."""
+        return self.sampler.end
+
+    def batches_left(self) -> int:
+        """Batches this process yields in the epoch from the image set by set_epoch on."""
+        return math.ceil(len(self.sampler) / self.batch_size)
 
     def __len__(self) -> int:
         return self.num_images
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
-            for batch_index, batch in enumerate(self.dataloader):
-                if batch_index >= self.batches_per_epoch:  # the --max_dataset_size cap
-                    break
-                yield batch
+            yield from self.dataloader
         except UserError as exc:
             raise UserError(worker_message(str(exc))) from None

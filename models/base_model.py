@@ -23,7 +23,8 @@ from torch import nn
 
 from util.errors import UserError
 
-from .checkpoint import atomic_torch_save, load_network_weights, save_network_weights, unwrap
+from .checkpoint import cpu_state_dict, load_network_weights, unwrap
+from .checkpoint_set import save_set, weights_file
 from .networks import define_D, define_G
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
@@ -254,12 +255,15 @@ class BaseModel:
 
     # -- checkpoints ----------------------------------------------------------------------------------------
     def checkpoint_path(self, label: str, net_name: str) -> str:
-        return os.path.join(self.save_dir, f"{label}_net_{net_name}.pth")
+        return os.path.join(self.save_dir, weights_file(label, net_name))
 
-    def save_networks(self, label: str | int) -> None:
-        os.makedirs(self.save_dir, exist_ok=True)
-        for name, net in self.networks().items():
-            save_network_weights(net, self.checkpoint_path(str(label), name))
+    def save_networks(
+        self, label: str | int, train_state: dict | None = None, info: dict | None = None
+    ) -> str:
+        """Save the weights (and ``train_state`` when given) as one checkpoint set (models/checkpoint_set.py);
+        returns the save id."""
+        weights = {name: cpu_state_dict(net) for name, net in self.networks().items()}
+        return save_set(self.save_dir, label, weights, train_state, info or {})
 
     def load_networks(self, label: str | int) -> None:
         for name, net in self.networks().items():
@@ -290,10 +294,6 @@ class BaseModel:
 
     def image_pools(self) -> dict:
         return {}
-
-    def save_training_state(self, label: str | int, progress: dict) -> None:
-        state = {**self.training_state(), "progress": progress}
-        atomic_torch_save(state, os.path.join(self.save_dir, f"{label}_train_state.pth"))
 
     def print_networks(self) -> None:
         print("---------- Networks initialized -------------")

@@ -52,13 +52,18 @@ def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
         raise
 
 
-def save_network_weights(net: nn.Module, path: str | os.PathLike) -> None:
-    """Write the unwrapped network's state_dict, on the CPU, atomically (the reference's file format)."""
+def cpu_state_dict(net: nn.Module) -> OrderedDict:
+    """The unwrapped network's state_dict on the CPU: what a weights file holds (the reference's format)."""
     state = unwrap(net).state_dict()
     cpu_state = OrderedDict((key, value.detach().cpu()) for key, value in state.items())
     if hasattr(state, "_metadata"):
         cpu_state._metadata = state._metadata  # per-module versions, as torch.save(net.state_dict()) keeps
-    atomic_torch_save(cpu_state, path)
+    return cpu_state
+
+
+def save_network_weights(net: nn.Module, path: str | os.PathLike) -> None:
+    """Write the unwrapped network's state_dict, on the CPU, atomically (the reference's file format)."""
+    atomic_torch_save(cpu_state_dict(net), path)
 
 
 def load_network_weights(net: nn.Module, path: str | os.PathLike, *, flag_hint: str = "") -> None:

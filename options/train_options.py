@@ -39,6 +39,14 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     )
     g.add_argument("--save_by_iter", action="store_true", help="whether saves model by iteration")
     g.add_argument(
+        "--keep_train_states",
+        type=int,
+        default=0,
+        metavar="K",
+        help="numbered epoch saves hold weights only (resumable the reference's way); keep the full training "
+        "state (exact resume) for the last K of them too",
+    )
+    g.add_argument(
         "--continue_train",
         action="store_true",
         help="continue training: load the latest model (and, when saved, the full training state)",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
+from torch.utils.data import DistributedSampler, RandomSampler
 
 import data.loader as loader_module
 from data import create_dataset
@@ -50,7 +50,6 @@ def test_len_is_the_global_image_count_capped_by_max_dataset_size():
 
 def test_serial_batches_keep_file_order():
     loader = wrapper(7, shuffle=False, batch_size=3)
-    assert isinstance(loader.sampler, SequentialSampler)
     assert order(loader, 5) == list(range(7)) and loader.batches_per_epoch == 3
 
 
@@ -59,6 +58,8 @@ def test_shuffle_order_is_a_function_of_seed_and_epoch():
     orders = {epoch: order(first, epoch) for epoch in (1, 2, 3)}
     assert sorted(orders[1]) == list(range(20))
     assert orders[1] != orders[2] != orders[3]
+    plain = RandomSampler(range(20), generator=torch.Generator().manual_seed(3 + 2))
+    assert orders[2] == list(plain)  # the order of the reference's sampler, seeded by (seed, epoch)
     resumed = wrapper(20, seed=3)  # a resumed run: a new loader that starts at epoch 2
     assert (
         order(resumed, 2) == orders[2] and order(resumed, 3) == orders[3] and order(resumed, 1) == orders[1]
@@ -66,10 +67,9 @@ def test_shuffle_order_is_a_function_of_seed_and_epoch():
     assert order(wrapper(20, seed=4), 1) != orders[1]
 
 
-def test_no_distributed_sampler_without_a_process_group():
+def test_no_sharding_without_a_process_group():
     assert not torch.distributed.is_initialized()
-    assert isinstance(wrapper(shuffle=True).sampler, RandomSampler)
-    assert isinstance(wrapper(shuffle=False).sampler, SequentialSampler)
+    assert wrapper(shuffle=True).world == 1 and len(order(wrapper(10, shuffle=True), 1)) == 10
 
 
 def test_no_distributed_sampler_with_a_world_of_one(tmp_path):
@@ -79,7 +79,7 @@ def test_no_distributed_sampler_with_a_world_of_one(tmp_path):
     )
     try:
         loader = wrapper(10)
-        assert isinstance(loader.sampler, RandomSampler) and loader.batches_per_epoch == 10
+        assert loader.world == 1 and loader.batches_per_epoch == 10 and len(order(loader, 1)) == 10
     finally:
         torch.distributed.destroy_process_group()
 
@@ -89,9 +89,11 @@ def test_ddp_shards_the_epoch_between_ranks(monkeypatch):
     for rank in (0, 1):
         monkeypatch.setattr(loader_module, "distributed_world", lambda rank=rank: (2, rank))
         loader = wrapper(9, batch_size=2, seed=5)
-        assert isinstance(loader.sampler, DistributedSampler) and loader.sampler.seed == 5
         assert len(loader) == 9 and loader.batches_per_epoch == 3  # 5 of the 9 images per rank, batches of 2
         shards.append(order(loader, 4))
+        plain = DistributedSampler(Numbers(9), num_replicas=2, rank=rank, shuffle=True, seed=5)
+        plain.set_epoch(4)
+        assert shards[-1] == list(plain)  # the reference's shard of the epoch
         assert order(loader, 4) == shards[-1]  # set_epoch reaches DistributedSampler
     assert len(shards[0]) == len(shards[1]) == 5
     assert set(shards[0]) | set(shards[1]) == set(range(9))  # one image is repeated to even the shards

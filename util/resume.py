@@ -1,0 +1,130 @@
+"""What train.py checks before it resumes or overwrites a run, and the Ctrl-C that saves before it stops.
+
+* ``open_resume``: the training state of the checkpoint set ``--continue_train`` loads, or None -- loudly --
+  when the set holds weights only or its files belong to different saves.
+* ``resume_position``: the image of the interrupted epoch to continue at, converted to this run's batch
+  size and process count, with a note for each thing that changed since the save.
+* ``warn_existing_run``: a new run into a ``--name`` that already holds one says what it will replace.
+* ``GracefulStop``: the first Ctrl-C ends the run after the current step with a ``latest`` save; a second
+  one stops at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from models.checkpoint_set import finish_interrupted_save, load_train_state, read_manifest
+from util.distributed import Runtime
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def open_resume(rt: Runtime, save_dir: str, label: str, epoch_count: int) -> dict | None:
+    """The training state saved with the weights of ``label``, or None (the reference's weights-only resume)."""
+    if rt.is_main:
+        finished = finish_interrupted_save(save_dir, label)
+        if finished:
+            print(f"finished the interrupted save of '{label}': {', '.join(finished)} renamed into place")
+    rt.barrier()
+    state, mismatch = load_train_state(save_dir, label)
+    if state is not None:
+        return state
+    at = (read_manifest(save_dir, label) or {}).get("epoch")
+    hint = f" (this save stands at epoch {at}: add --epoch_count {at} to go on with its schedule)"
+    how = f"optimizers restart and epochs count from --epoch_count {epoch_count}" + (
+        hint if at and at != epoch_count else ""
+    )
+    if mismatch:
+        warn(f"{mismatch}: not using it; resuming from the weights alone, the reference's way: {how}")
+    elif at:
+        print(
+            f"'{label}' holds weights only (numbered epochs do; `latest` and iter_N hold the full training "
+            f"state): resuming the reference's way, {how}"
+        )
+    else:
+        print(f"no training state saved with these weights: {how}")
+    return None
+
+
+def resume_position(saved: dict, dataset, world_size: int) -> int:
+    """The image (of all processes together) of the saved epoch to continue at; says what changed."""
+    epoch, saved_world = saved["epoch"], saved.get("world_size", len(saved["rng_per_rank"]))
+    start = saved.get("images_in_epoch")
+    if start is None:  # train states written before positions were counted in images
+        start = saved["batches_in_epoch"] * saved.get("batch_size", dataset.batch_size) * saved_world
+    if start == 0:
+        return 0
+    then_len, now_len = saved.get("dataset_len", len(dataset.dataset)), len(dataset.dataset)
+    if then_len != now_len:
+        warn(
+            f"the dataset has {now_len} images, {then_len} when epoch {epoch} was interrupted: that epoch's order "
+            f"is drawn anew, so its rest (from image {start}) may repeat or miss some of the {start} images "
+            "already trained in it; later epochs are whole"
+        )
+    elif saved.get("num_images", len(dataset)) != len(dataset):
+        print(
+            f"note: epoch {epoch} now has {len(dataset)} images ({saved['num_images']} when saved; "
+            f"--max_dataset_size): same order, continuing at image {start}"
+        )
+    then = (saved.get("batch_size", dataset.batch_size), saved_world)
+    if then != (dataset.batch_size, world_size):
+        print(
+            f"note: continuing epoch {epoch} at image {start} in batches of {dataset.batch_size} x {world_size} "
+            f"process(es) (the checkpoint's: {then[0]} x {then[1]}): the same images, grouped differently, so "
+            "the run is not bit for bit an uninterrupted one"
+        )
+    if start >= dataset.images_per_epoch:
+        print(f"note: epoch {epoch} has no images left after image {start}: it ends at once")
+    return min(start, dataset.images_per_epoch)
+
+
+def warn_existing_run(save_dir: str) -> None:
+    """Before a new run (no --continue_train) writes into ``save_dir``: name what it will replace."""
+    if not os.path.isdir(save_dir):
+        return
+    found = sorted(
+        f for f in os.listdir(save_dir) if f.endswith((".pth", "_manifest.json")) or f == "loss_log.txt"
+    )
+    if not found:
+        return
+    labels = sorted({f.split("_net_")[0] for f in found if "_net_" in f})
+    shown = ", ".join(found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
+    warn(
+        f"{save_dir} already holds a run ({shown}); this new run rewrites its train_opt.txt and "
+        f"architecture.json now, appends to its loss_log.txt and replaces checkpoints "
+        f"{', '.join(labels) or ''} as it saves them. To keep both, stop now and use another --name; to go on "
+        "with that run, add --continue_train"
+    )
+
+
+class GracefulStop:
+    """SIGINT handler for the training loop: the first Ctrl-C asks for a stop at the next step boundary (train.py
+    then saves `latest`); a second one raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> GracefulStop:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nCtrl-C: saving `latest` after this step, then stopping (Ctrl-C again stops at once, unsaved)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def agreed(self, rt: Runtime) -> bool:
+        """True when any process was asked to stop (every process must stop at the same step)."""
+        return rt.mean(float(self.requested)) > 0 if rt.ddp else self.requested
