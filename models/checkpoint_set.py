@@ -51,7 +51,7 @@ def label_files(save_dir: str, label: str | int) -> list[str]:
     if not os.path.isdir(save_dir):
         return []
     names = {train_state_file(label), manifest_file(label)}
-    prefix = weights_file(label, "")
+    prefix = weights_file(label, "").removesuffix(".pth")
     return sorted(
         f for f in os.listdir(save_dir) if f in names or (f.startswith(prefix) and f.endswith(".pth"))
     )

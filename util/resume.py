@@ -61,7 +61,8 @@ def resume_position(saved: dict, dataset, world_size: int) -> int:
     then_len, now_len = saved.get("dataset_len", len(dataset.dataset)), len(dataset.dataset)
     if then_len != now_len:
         warn(
-            f"the dataset has {now_len} images, {then_len} when epoch {epoch} was interrupted: that epoch's order "
+            f"the training set has {now_len} images (after --max_dataset_size), {then_len} when epoch {epoch} was "
+            "interrupted: that epoch's order "
             f"is drawn anew, so its rest (from image {start}) may repeat or miss some of the {start} images "
             "already trained in it; later epochs are whole"
         )
