@@ -216,16 +216,18 @@ def run_epochs(
         if numbered:
             save_epoch(model, rt, epoch, progress, opt.keep_train_states)
         if stop is not None and stop.agreed(rt):
-            stop_with_latest(model, rt, progress)
+            stop_with_latest(model, rt, progress, saved=numbered or epoch == last_epoch)
         print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
 
 
-def stop_with_latest(model, rt: Runtime, progress: dict) -> None:
-    """After the first Ctrl-C: save `latest` where the run stands (resumable exactly), then stop."""
-    print(
-        f"saving the latest model before stopping (epoch {progress['epoch']}, total_iters {progress['num_images_seen']})"
-    )
-    save_checkpoint(model, rt, ["latest"], progress)
+def stop_with_latest(model, rt: Runtime, progress: dict, saved: bool = False) -> None:
+    """After the first Ctrl-C: save `latest` where the run stands (resumable exactly; unless ``saved`` just
+    now), then stop."""
+    if not saved:
+        print(
+            f"saving the latest model before stopping (epoch {progress['epoch']}, total_iters {progress['num_images_seen']})"
+        )
+        save_checkpoint(model, rt, ["latest"], progress)
     print("stopped; resume with --continue_train")
     raise KeyboardInterrupt
 

@@ -74,9 +74,9 @@ def install(record: Record) -> None:
     """Patch the loader, the displays and model creation so that they report to ``record``."""
     plain_set_epoch, plain_iter = DataLoaderWrapper.set_epoch, DataLoaderWrapper.__iter__
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch, start_image=0):
         self.probe_epoch = epoch
-        plain_set_epoch(self, epoch)
+        plain_set_epoch(self, epoch, start_image)
 
     def iterate(self):
         for batch in plain_iter(self):
