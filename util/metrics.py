@@ -190,7 +190,7 @@ class MetricSet:
         _check_batch(fake, "fake")
         _check_batch(real, "real")
         fake, real = fake.to(self.device), real.to(self.device)
-        if self.sums:
+        if self.sums and (len(fake) or len(real)):
             if fake.shape != real.shape:
                 raise UserError(
                     f"paired metrics ({', '.join(self.sums)}) need fake and real images of the same size; got "
@@ -200,7 +200,8 @@ class MetricSet:
                 self.sums[name] += float(self._per_image(name, fake, real).sum())
         if self.inception is not None:
             for key, images in (("fake", fake), ("real", real)):
-                self.features[key].append(self.inception(images)[0].double().cpu())
+                if len(images):  # an empty side lets a caller feed the two sets separately
+                    self.features[key].append(self.inception(images)[0].double().cpu())
         self.n += fake.shape[0]
 
     def _per_image(self, name: str, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
