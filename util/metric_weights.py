@@ -79,7 +79,7 @@ def inception_extractor(weights: str, device: torch.device) -> nn.Module:
         net = FeatureExtractorInceptionV3(
             "inception-v3-compat", ["2048"], feature_extractor_weights_path=weights
         )
-    except (RuntimeError, OSError, KeyError) as err:
+    except Exception as err:  # torch.load and load_state_dict fail in many ways on a wrong file
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(
             f"{weights} is not torch-fidelity's Inception state_dict ({first_line[:120]}); "
@@ -102,7 +102,7 @@ def lpips_network(weights: str, device: torch.device) -> nn.Module:
                 for index, layer in block.named_children():
                     for name, param in layer.named_parameters(recurse=False):
                         param.copy_(alexnet[f"features.{index}.{name}"])
-    except (RuntimeError, OSError, KeyError, TypeError) as err:
+    except Exception as err:  # not a state_dict, or another network's
         raise UserError(
             f"{weights} is not torchvision's AlexNet state_dict ({type(err).__name__}: {str(err)[:80]}); "
             f"use {os.path.basename(ALEXNET_URL)} from torchvision"

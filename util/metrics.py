@@ -129,11 +129,7 @@ def kernel_inception_distance(
         kid_subset_size=size,
         verbose=False,
         rng_seed=KID_SEED,
-        kid_kernel="poly",
-        kid_kernel_poly_degree=3,
-        kid_kernel_poly_gamma=None,
-        kid_kernel_poly_coef0=1,
-    )
+    )  # kernel: torch-fidelity's default, (x.y / D + 1)^3
     return float(out["kernel_inception_distance_mean"]), float(out["kernel_inception_distance_std"])
 
 
