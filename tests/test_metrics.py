@@ -180,10 +180,15 @@ class TinyExtractor(torch.nn.Module):
 
 @pytest.fixture
 def tiny_inception(monkeypatch):
-    """MetricSet's fid/kid with TinyExtractor; no weights file needed."""
+    """MetricSet's fid/kid with TinyExtractor; no weights file needed; lpips weights missing."""
     from util import metric_weights
 
-    monkeypatch.setattr(metric_weights, "resolve_weights", lambda path, *a, **k: path or "tiny")
+    def resolve(path, url, flag, metrics, still_run):
+        if url == metric_weights.INCEPTION_URL:
+            return path or "tiny"
+        raise UserError(f"{metrics}: no weights in this test")  # lpips: as when offline, even in an online CI
+
+    monkeypatch.setattr(metric_weights, "resolve_weights", resolve)
     monkeypatch.setattr(metric_weights, "inception_extractor", lambda weights, device: TinyExtractor())
     return TinyExtractor()
 
