@@ -181,7 +181,8 @@ def run_epochs(
         for micro in grouped(batches, opt.accum_steps):
             t_data = time.time() - t_data_start
             t_step = time.time()
-            model.train_step(micro)
+            # --noise_scale with no accumulation and no DDP trains each batch as two halves (same step)
+            model.train_step(model.noise_scale.micro_batches(micro) if model.noise_scale else micro)
             before = progress["num_images_seen"]
             progress["num_images_seen"] += images_per_batch * len(micro)
             progress["images_in_epoch"] += images_per_batch * len(micro)

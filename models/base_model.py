@@ -26,6 +26,7 @@ from util.errors import UserError
 from .checkpoint import cpu_state_dict, load_network_weights, unwrap
 from .checkpoint_set import save_set, weights_file
 from .networks import define_D, define_G
+from .noise_scale import NoiseScaleMonitor, check_noise_scale_options
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
 MODELS: dict[str, type[BaseModel]] = {}
@@ -88,6 +89,7 @@ class BaseModel:
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self.loss: dict[str, torch.Tensor] = {}
         self.image_paths: list[str] = []
+        self.noise_scale: NoiseScaleMonitor | None = None  # --noise_scale: set by start_noise_scale()
 
     # -- what a subclass provides -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -152,6 +154,8 @@ class BaseModel:
 
     def setup(self, opt) -> None:
         """Create schedulers when training; load weights when testing or resuming (the reference's setup)."""
+        if self.isTrain and getattr(opt, "noise_scale", False):
+            self.start_noise_scale(opt)
         if self.isTrain:
             for key, optimizer in self.optimizers.items():
                 self.schedulers[key] = get_scheduler(
@@ -166,6 +170,13 @@ class BaseModel:
             self.load_networks(self.checkpoint_label(opt))
         if opt.verbose:
             self.print_networks()
+
+    def start_noise_scale(self, opt) -> None:
+        """--noise_scale: measure B_simple for each optimizer during training (models/noise_scale.py)."""
+        world_size = torch.distributed.get_world_size() if self.ddp else 1
+        check_noise_scale_options(opt.norm, opt.batch_size, opt.accum_steps, world_size)
+        self.noise_scale = NoiseScaleMonitor(self.optimizers, self.networks(), opt.batch_size, opt.accum_steps,
+                                             decay=opt.noise_scale_ema, world_size=world_size)  # fmt: skip
 
     @staticmethod
     def checkpoint_label(opt) -> str:
@@ -183,9 +194,13 @@ class BaseModel:
 
     def backward(self, loss: torch.Tensor, optimizer_key: str, scale: float = 1.0) -> None:
         self.scalers[optimizer_key].scale(loss * scale).backward()
+        if self.noise_scale is not None:
+            self.noise_scale.after_backward(optimizer_key)
 
     def step(self, optimizer_key: str) -> None:
         scaler = self.scalers[optimizer_key]
+        if self.noise_scale is not None:
+            self.noise_scale.before_step(optimizer_key, scaler.get_scale())
         scaler.step(self.optimizers[optimizer_key])
         scaler.update()
 
@@ -237,7 +252,11 @@ class BaseModel:
         return {name: getattr(self, name) for name in self.visual_names}
 
     def get_current_losses(self) -> dict[str, float]:
-        return {name: float(self.loss[name]) for name in self.loss_names if name in self.loss}
+        """The step's losses; with --noise_scale also noise_scale_G / noise_scale_D (B_simple, logged alike)."""
+        losses = {name: float(self.loss[name]) for name in self.loss_names if name in self.loss}
+        if self.noise_scale is not None:
+            losses.update(self.noise_scale.values())
+        return losses
 
     # -- schedules ------------------------------------------------------------------------------------------
     def update_learning_rate(self, metric: float | None = None) -> None:

@@ -134,6 +134,18 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="Adam's fused kernel (CPU and CUDA); differs from the default update by float rounding only",
     )
     g.add_argument(
+        "--noise_scale",
+        action="store_true",
+        help="log the gradient noise scale B_simple of G and D (McCandlish et al. 2018) with the losses; "
+        "needs --batch_size >= 2 (even), --accum_steps >= 2 or torchrun, and no batch norm",
+    )
+    g.add_argument(
+        "--noise_scale_ema",
+        type=float,
+        default=0.9,
+        help="decay of the moving averages of |G|^2 and tr(Sigma) behind --noise_scale",
+    )
+    g.add_argument(
         "--no_progress", action="store_true", help="no progress bar even when the output is a terminal"
     )
     return parser
