@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import ntpath
 import os
 
 import torch
@@ -17,6 +16,7 @@ from util.gallery import TrainingGallery
 from util.html import HTML
 from util.loss_log import LossLog, format_losses
 from util.loss_plot import LossHistory
+from util.result_names import file_stem
 from util.util import mkdirs, save_image, tensor2im
 from util.visdom_display import VisdomDisplay
 from util.wandb_display import WandbDisplay
@@ -114,19 +114,23 @@ def save_images(
     image_path: list[str] | str,
     aspect_ratio: float = 1.0,
     width: int = 256,
+    name: str | None = None,
 ) -> None:
-    """Test time: save `images/{stem}_{label}.png` for every visual and add them as one row of `webpage`.
+    """Test time: save `images/{name}_{label}.png` for every visual and add them as one row of `webpage`.
 
-    `image_path` is the input's path (or the batch's list of paths; the first is used), whose file stem
-    names the row and the files.
+    `image_path` is the input's path (or the batch's list of paths; the first is used). `name` (from
+    `util/result_names.py`, which keeps same-named inputs apart) names the row and the files; by default it
+    is the input's file stem, as in the reference. A name with `/` (`a/x`) saves into a sub-folder.
     """
     first_path = image_path if isinstance(image_path, str) else image_path[0]
-    stem = os.path.splitext(ntpath.basename(first_path))[0]
-    webpage.add_header(stem)
-    names, labels = [], []
+    name = name or file_stem(first_path)
+    webpage.add_header(name)
+    files, labels = [], []
     for label, tensor in visuals.items():
-        name = f"{stem}_{label}.png"
-        save_image(tensor2im(tensor), os.path.join(webpage.get_image_dir(), name), aspect_ratio=aspect_ratio)
-        names.append(name)
+        file = f"{name}_{label}.png"
+        path = os.path.join(webpage.get_image_dir(), *file.split("/"))
+        mkdirs(os.path.dirname(path))
+        save_image(tensor2im(tensor), path, aspect_ratio=aspect_ratio)
+        files.append(file)
         labels.append(label)
-    webpage.add_images(names, labels, names, width=width)
+    webpage.add_images(files, labels, files, width=width)
