@@ -2,7 +2,8 @@
 
     python test.py --dataroot ./datasets/facades --name facades_pix2pix --model pix2pix --direction BtoA
 
-Writes `results/NAME/{phase}_{epoch}/index.html` and `images/{stem}_{label}.png`. Architecture flags not given
+Writes `results/NAME/{phase}_{epoch}/index.html` and `images/{stem}_{label}.png` (inputs whose names collide
+keep their sub-folder or extension, see `util/result_names.py`). Architecture flags (and `--direction`) not given
 on the command line come from `checkpoints/NAME/architecture.json` when training wrote one.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 
 from data import create_dataset
 from models import create_model
@@ -19,12 +21,49 @@ from options import check_unet_size, options_text, parse_options, save_options
 from util.distributed import setup_runtime
 from util.errors import UserError
 from util.html import HTML
+from util.result_names import ResultNames
 from util.visualizer import save_images
 
 
 def results_dir(opt) -> str:
     name = f"{opt.phase}_{opt.epoch}" + (f"_iter{opt.load_iter}" if opt.load_iter > 0 else "")
     return os.path.join(opt.results_dir, opt.name, name)
+
+
+@contextmanager
+def writing_results(web_dir: str):
+    """A read-only, full or forbidden results folder is one clear line, not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        raise UserError(
+            f"cannot write results to {web_dir}: {reason}; pass --results_dir with a writable folder that has free space"
+        ) from None
+
+
+def save_test_options(opt, parser, web_dir: str) -> str:
+    """`checkpoints/NAME/test_opt.txt` like the reference, or the results folder when the checkpoint is read-only."""
+    try:
+        return save_options(opt, parser)
+    except OSError as err:
+        with writing_results(web_dir):
+            os.makedirs(web_dir, exist_ok=True)
+            path = os.path.join(web_dir, f"{opt.phase}_opt.txt")
+            with open(path, "w") as f:
+                f.write(options_text(opt, parser))
+        reason = (err.strerror or str(err)).lower()
+        print(
+            f"note: cannot write to {os.path.dirname(err.filename or path)} ({reason}); options saved to {path}"
+        )
+        return path
+
+
+def input_paths(dataset, direction: str) -> list[str]:
+    """The files the model reads, as the dataset lists them, so same-named inputs are known in advance."""
+    data = dataset.dataset
+    side = "B_paths" if direction == "BtoA" else "A_paths"  # unaligned data: the side the model translates
+    return list(getattr(data, "AB_paths", None) or getattr(data, side, None) or getattr(data, "A_paths", []))
 
 
 def test(argv: list[str]) -> str:
@@ -38,13 +77,18 @@ def test(argv: list[str]) -> str:
         raise UserError(
             missing_checkpoint_message(os.path.join(save_dir, f"{opt.epoch}_net_G.pth"), save_dir)
         )
-    applied = apply_saved_architecture(opt, explicit_dests(argv, parser), save_dir)
+    applied, overridden = apply_saved_architecture(opt, explicit_dests(argv, parser), save_dir)
     print(options_text(opt, parser), end="")
     if applied:
         print(
             "from the checkpoint's architecture.json: " + ", ".join(f"--{k} {v}" for k, v in applied.items())
         )
-    save_options(opt, parser)
+    for key, saved in overridden.items():
+        print(
+            f"note: --{key} {getattr(opt, key)} from the command line wins over the checkpoint's --{key} {saved}"
+        )
+    web_dir = results_dir(opt)
+    save_test_options(opt, parser, web_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
@@ -55,10 +99,11 @@ def test(argv: list[str]) -> str:
     ):  # Reference runs test in train mode unless --eval: dropout stays on, BatchNorm uses batch stats.
         model.eval()
 
-    web_dir = results_dir(opt)
     if os.path.exists(os.path.join(web_dir, "index.html")):
         print(f"note: replacing the earlier results in {web_dir}")
-    webpage = HTML(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}")
+    with writing_results(web_dir):
+        webpage = HTML(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}")
+    names = ResultNames(input_paths(dataset, opt.direction))
     total = min(len(dataset), opt.num_test)
     show_bar = sys.stdout.isatty() and not opt.no_progress
     items = enumerate(dataset)
@@ -74,14 +119,17 @@ def test(argv: list[str]) -> str:
         paths = model.get_image_paths()
         if i % 5 == 0 and not show_bar:
             print(f"processing ({i:04d})-th image... {paths}")
-        save_images(
-            webpage,
-            model.get_current_visuals(),
-            paths,
-            aspect_ratio=opt.aspect_ratio,
-            width=opt.display_winsize,
-        )
-    webpage.save()
+        with writing_results(web_dir):
+            save_images(
+                webpage,
+                model.get_current_visuals(),
+                paths,
+                aspect_ratio=opt.aspect_ratio,
+                width=opt.display_winsize,
+                name=names.name(paths[0] if isinstance(paths, list) else paths),
+            )
+    with writing_results(web_dir):
+        webpage.save()
     if len(dataset) > opt.num_test:
         print(
             f"note: --num_test {opt.num_test} stopped after {opt.num_test} of {len(dataset)} images; pass --num_test {len(dataset)} for all"

@@ -123,7 +123,7 @@ def train(argv: list[str]) -> None:
     model.setup(opt)
     if rt.is_main:
         save_architecture(opt, save_dir)
-    visualizer = Visualizer(opt, is_main_process=rt.is_main)
+    visualizer = Visualizer(opt, is_main_process=rt.is_main, images_per_epoch=len(dataset))
 
     progress = {
         "schedule_epoch_count": opt.epoch_count,
@@ -207,6 +207,7 @@ def run_epochs(
                 stop_with_latest(model, rt, progress)
             t_data_start = time.time()
 
+        visualizer.save_epoch_end(epoch, model)  # a run shorter than --display_freq still leaves a gallery
         model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
         progress.update(epoch=epoch + 1, images_in_epoch=0)
         numbered = epoch % opt.save_epoch_freq == 0

@@ -2,7 +2,8 @@
 
 train.py writes `checkpoints/NAME/architecture.json`; test.py takes from it every architecture flag the user did
 not pass, so `python test.py --dataroot X --name NAME` needs no `--netG/--norm/--no_dropout` guessing.
-Reference checkpoints have no such file and load with explicit flags, as before.
+Reference checkpoints have no such file and load with explicit flags, as before. A flag given on the
+command line always wins; test.py says so when it differs from the record.
 """
 
 import json
@@ -20,7 +21,11 @@ ARCHITECTURE_KEYS = (
     "n_layers_D",
     "norm",
     "no_dropout",
+    "direction",
 )
+# The direction decides which side of a pair the trained model reads. It is re-applied only when testing with
+# the trained model itself: `--model test` reads one folder of inputs, where the user picks the generator.
+SAME_MODEL_KEYS = ("direction",)
 
 
 def save_architecture(opt, save_dir: str) -> str:
@@ -31,24 +36,32 @@ def save_architecture(opt, save_dir: str) -> str:
     return path
 
 
-def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> dict:
-    """Set from the saved record every architecture option not in ``explicit``; returns what changed."""
+def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, dict]:
+    """Set from the saved record every architecture option not in ``explicit``.
+
+    Returns (applied, overridden): the options changed from the record, and the saved values of the
+    options the command line gave differently (the command line wins).
+    """
     path = os.path.join(save_dir, ARCHITECTURE_FILE)
     if not os.path.isfile(path):
-        return {}
+        return {}, {}
     with open(path) as f:
         saved = json.load(f)
     # CycleGAN's G_B maps B -> A: loading it alone (--model test --model_suffix _B) swaps the channel counts.
     if saved.get("model") == "cycle_gan" and getattr(opt, "model_suffix", "") == "_B":
         saved["input_nc"], saved["output_nc"] = saved["output_nc"], saved["input_nc"]
-    changed = {}
+    applied, overridden = {}, {}
     for key in ARCHITECTURE_KEYS:
-        if key == "model" or key in explicit or key not in saved or not hasattr(opt, key):
+        if key == "model" or key not in saved or not hasattr(opt, key) or getattr(opt, key) == saved[key]:
             continue
-        if getattr(opt, key) != saved[key]:
-            changed[key] = saved[key]
+        if key in SAME_MODEL_KEYS and saved.get("model") != opt.model:
+            continue
+        if key in explicit:
+            overridden[key] = saved[key]
+        else:
+            applied[key] = saved[key]
             setattr(opt, key, saved[key])
-    return changed
+    return applied, overridden
 
 
 def explicit_dests(argv: list[str], parser) -> set[str]:

@@ -77,6 +77,7 @@ def display_opt(tmp_path) -> Callable[..., argparse.Namespace]:
         name="demo",
         checkpoints_dir=str(tmp_path / "checkpoints"),
         isTrain=True,
+        continue_train=False,
         phase="train",
         no_html=False,
         display_winsize=64,

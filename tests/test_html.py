@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from util.html import HTML
+from util.html import CELL_PADDING, HTML
 from util.util import save_image
 from util.visualizer import save_images
 
@@ -27,7 +27,7 @@ def test_page_references_every_image_relative_to_web_dir(tmp_path):
     assert "<title>Experiment = demo</title>" in html
     assert '<meta content="1" http-equiv="refresh">' in html
     assert "<h3>a</h3>" in html and "<p>real</p>" in html and "<p>fake</p>" in html
-    assert html.count('style="width:123px"') == 2
+    assert html.count('style="width:100%; max-width:123px"') == 2
     files = referenced_files(html)
     assert sorted(files) == sorted(2 * [f"images/{n}" for n in names])
     for rel in files:
@@ -57,3 +57,22 @@ def test_save_images_accepts_a_single_path_string(tmp_path):
     page = HTML(str(tmp_path), "t")
     save_images(page, {"fake": torch.zeros(1, 3, 4, 4)}, "C:\\data\\test\\photo 1.png")
     assert (tmp_path / "images" / "photo 1_fake.png").is_file()
+
+
+def test_a_wide_row_shrinks_to_the_window_and_a_narrow_one_keeps_full_size(tmp_path):
+    """CycleGAN's 8 visuals at 256 px need 2048 px: the row takes the window's width at most, each image an
+    equal share of it up to 256 px, so the row fits any page width without scrolling sideways."""
+    page = HTML(str(tmp_path), "t")
+    page.add_images(
+        [f"{i}.png" for i in range(8)], [str(i) for i in range(8)], [f"{i}.png" for i in range(8)], 256
+    )
+    page.add_images(["loss.png"], ["losses"], ["loss.png"], width=720)
+    html = Path(page.save()).read_text()
+
+    tables = re.findall(r'<table border="1" style="([^"]+)">', html)
+    assert tables == [
+        f"table-layout: fixed; width: 100%; max-width: {8 * (256 + CELL_PADDING)}px;",
+        f"table-layout: fixed; width: 100%; max-width: {720 + CELL_PADDING}px;",
+    ]
+    assert html.count('style="width:100%; max-width:256px"') == 8
+    assert html.count('style="width:100%; max-width:720px"') == 1

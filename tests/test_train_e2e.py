@@ -288,3 +288,39 @@ def test_cycle_gan_and_single_direction_test_model(unpaired, tmp_path):
     assert done.returncode == 0, done.stderr
     links = assert_page_images_open(results / "shapes" / "test_latest" / "index.html")
     assert len({ln for ln in links if ln.endswith("_fake.png")}) == 4
+
+
+@pytest.mark.slow
+def test_short_run_leaves_a_gallery_and_a_resume_continues_the_loss_chart(paired, tmp_path):
+    """--display_freq 1000 is never reached by 24-image epochs: each epoch's last visuals still get a row.
+    The resumed run's chart starts from the first run's losses (read back from loss_log.txt)."""
+    from util.loss_log import read_loss_log
+    from util.loss_plot import LossHistory, draw_loss_curves
+
+    ck = tmp_path / "ck"
+    first = train(paired, ck, "short", "--display_freq", "1000", "--n_epochs", "1", "--n_epochs_decay", "0")
+    assert first.returncode == 0, first.stderr
+    second = train(paired, ck, "short", "--display_freq", "1000", "--continue_train")
+    assert second.returncode == 0, second.stderr
+    web = ck / "short" / "web"
+    html = (web / "index.html").read_text()
+    assert re.findall(r"epoch \[(\d+)\]", html) == ["2", "1"]
+    links = assert_page_images_open(web / "index.html")
+    assert {f"images/epoch{e:03d}_{k}.png" for e in (1, 2) for k in ("real_A", "fake_B", "real_B")} <= set(
+        links
+    )
+
+    def chart_of(entries) -> np.ndarray:
+        history = LossHistory()
+        for epoch, iters, losses in entries:
+            history.add(epoch + iters / 24, losses)
+        return np.asarray(draw_loss_curves(history, title="short: training losses by epoch"))
+
+    entries = read_loss_log(str(ck / "short" / "loss_log.txt"))
+    assert [(e, i) for e, i, _ in entries] == [(1, 8), (1, 16), (1, 24), (2, 8), (2, 16), (2, 24)]
+    saved = np.asarray(Image.open(web / "images" / "loss_curves.png").convert("RGB"))
+    # The log rounds to 3 decimals: a pixel may differ here and there, not the curves.
+    assert (saved != chart_of(entries)).any(axis=-1).mean() < 0.01
+    assert (saved != chart_of(entries[3:])).any(
+        axis=-1
+    ).mean() > 0.02  # what a chart without the history shows

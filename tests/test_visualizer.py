@@ -5,7 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from util.loss_plot import CHART_SIZE, COLORS, LossHistory, draw_loss_curves
+from util.loss_log import read_loss_log
+from util.loss_plot import CHART_WIDTH, COLORS, PANEL_HEIGHT, LossHistory, chart_size, draw_loss_curves
 from util.visualizer import Visualizer
 
 HEADER = re.compile(r"^================ Training Loss \(.+\) ================$")
@@ -57,7 +58,7 @@ def test_gallery_keeps_each_epoch_newest_first(display_opt, tmp_path):
     srcs = re.findall(r'src="([^"]+)"', html)
     assert srcs == [f"images/epoch{e:03d}_{label}.png" for e in (2, 1) for label in ("real_A", "fake_B")]
     assert '<meta content="1" http-equiv="refresh">' in html
-    assert html.count('style="width:64px"') == 4
+    assert html.count('style="width:100%; max-width:64px"') == 4
 
 
 def test_gallery_lists_only_epochs_with_images_across_a_resume(display_opt, tmp_path):
@@ -92,7 +93,7 @@ def test_loss_curves_png_tops_the_gallery_and_follows_the_data(display_opt, tmp_
     web = tmp_path / "checkpoints" / "demo" / "web"
     curves = web / "images" / "loss_curves.png"
     first = np.asarray(Image.open(curves).convert("RGB"))
-    assert first.shape == (CHART_SIZE[1], CHART_SIZE[0], 3)
+    assert first.shape == (chart_size(2)[1], CHART_WIDTH, 3)
     html = (web / "index.html").read_text()
     assert html.index('src="images/loss_curves.png"') < html.index("epoch [1]")
 
@@ -104,15 +105,82 @@ def color_pixels(image: Image.Image, color: tuple[int, int, int]) -> int:
     return int((np.asarray(image.convert("RGB")) == color).all(axis=-1).sum())
 
 
-def test_loss_chart_draws_one_colour_per_loss():
+def color_rows(image: Image.Image, color: tuple[int, int, int]) -> np.ndarray:
+    """Indices of the pixel rows where `color` appears."""
+    return np.nonzero((np.asarray(image.convert("RGB")) == color).all(axis=-1).any(axis=1))[0]
+
+
+def test_loss_chart_draws_one_panel_per_loss_each_with_its_own_range():
     history = LossHistory()
-    for step in range(10):
-        history.add(1 + step / 10, {"G_GAN": 1.0 - step / 20, "G_L1": 10.0 - step})
-    chart = draw_loss_curves(history)
-    assert chart.size == CHART_SIZE
-    # Each line is long (hundreds of pixels), far more than its legend swatch alone.
-    assert color_pixels(chart, COLORS[0]) > 300 and color_pixels(chart, COLORS[1]) > 300
-    assert color_pixels(chart, COLORS[2]) == 0
+    for step in range(20):  # G_L1 falls from 30 to 11; D_real wobbles between 0.2 and 0.4
+        history.add(1 + step / 10, {"G_L1": 30.0 - step, "D_real": 0.3 + 0.1 * (-1) ** step, "G_GAN": 0.8})
+    chart = draw_loss_curves(history, title="demo: training losses by epoch")
+    assert chart.size == chart_size(3) == (CHART_WIDTH, 40 + 2 * PANEL_HEIGHT)  # rows of two panels
+    # Each loss draws in its own colour; on one shared axis D_real would be a flat line 2 px high.
+    for color in COLORS[:3]:
+        assert color_pixels(chart, color) > 200
+    d_rows = color_rows(chart, COLORS[1])
+    assert d_rows.max() - d_rows.min() > 0.6 * PANEL_HEIGHT
+    l1_rows = color_rows(chart, COLORS[0])
+    assert l1_rows.max() < 40 + PANEL_HEIGHT  # G_L1 stays in its panel in the first row
+    g_rows = color_rows(chart, COLORS[2])  # G_GAN is the third panel: second row
+    assert g_rows.min() > 40 + PANEL_HEIGHT
+    assert color_pixels(chart, COLORS[3]) == 0
+
+
+def test_resumed_run_plots_continue_from_the_loss_log(display_opt, tmp_path):
+    first = Visualizer(display_opt(), images_per_epoch=10)
+    for epoch, iters, g in [(1, 5, 3.0), (1, 10, 2.0), (2, 5, 1.5), (2, 10, 1.0)]:
+        first.print_current_losses(epoch, iters, {"G": g, "D": 0.5}, 0.0, 0.0)
+        first.plot_current_losses(epoch, iters / 10, {"G": g, "D": 0.5})
+    # Resumed from the end of epoch 1: the log's epoch-2 lines are superseded by the new run's.
+    resumed = Visualizer(display_opt(continue_train=True), images_per_epoch=10)
+    assert resumed.history.x == [1.5, 2.0, 2.5, 3.0]
+    resumed.plot_current_losses(2, 0.5, {"G": 0.7, "D": 0.4})
+    assert resumed.history.x == [1.5, 2.0, 2.5]
+    assert resumed.history.series("G") == [(1.5, 3.0), (2.0, 2.0), (2.5, 0.7)]
+    assert Visualizer(display_opt(), images_per_epoch=10).history.x == []  # a fresh run starts empty
+
+
+def test_loss_log_reads_back_every_loss_line(tmp_path, display_opt):
+    vis = Visualizer(display_opt())
+    vis.print_current_losses(3, 400, {"G_GAN": 0.7951, "D_real": float("nan")}, 0.05, 0.001)
+    Visualizer(display_opt()).print_current_losses(4, 8, {"G_GAN": 1.0, "D_real": 2.0}, 0.0, 0.0)
+    entries = read_loss_log(str(tmp_path / "checkpoints" / "demo" / "loss_log.txt"))
+    assert [(e, i) for e, i, _ in entries] == [(3, 400), (4, 8)]
+    assert entries[0][2]["G_GAN"] == 0.795 and np.isnan(entries[0][2]["D_real"])
+    assert entries[1][2] == {"G_GAN": 1.0, "D_real": 2.0}
+
+
+class FakeModel:
+    def __init__(self, value: float, stepped: bool = True):
+        self.value, self.stepped = value, stepped
+
+    def get_image_paths(self):
+        return ["x.png"] if self.stepped else []
+
+    def compute_visuals(self):
+        pass
+
+    def get_current_visuals(self):
+        return visuals(self.value)
+
+
+def test_epoch_end_saves_the_last_visuals_only_when_the_epoch_showed_none(display_opt, tmp_path):
+    vis = Visualizer(display_opt())
+    images = tmp_path / "checkpoints" / "demo" / "web" / "images"
+    vis.reset()
+    vis.save_epoch_end(1, FakeModel(-1.0))  # shorter than --display_freq: nothing displayed yet
+    assert pixel(images / "epoch001_real_A.png") == [0, 0, 0]
+    vis.reset()
+    vis.display_current_results(visuals(1.0), 2, save_result=False)
+    vis.save_epoch_end(2, FakeModel(-1.0))  # epoch 2 already has its row: left as displayed
+    assert pixel(images / "epoch002_real_A.png") == [255, 255, 255]
+    vis.reset()
+    vis.save_epoch_end(3, FakeModel(-1.0, stepped=False))  # no step ran: nothing to show
+    assert not (images / "epoch003_real_A.png").exists()
+    html = (tmp_path / "checkpoints" / "demo" / "web" / "index.html").read_text()
+    assert re.findall(r"epoch \[(\d+)\]", html) == ["2", "1"]
 
 
 def test_loss_history_fixes_names_at_first_call_and_skips_missing_values():

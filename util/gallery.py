@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from util.html import HTML
-from util.loss_plot import CHART_SIZE, LossHistory, draw_loss_curves
+from util.loss_plot import CHART_WIDTH, LossHistory, draw_loss_curves
 from util.util import mkdirs, save_image
 
 LOSS_CURVES_FILE = "loss_curves.png"
@@ -59,7 +59,7 @@ class TrainingGallery:
         page = HTML(self.web_dir, self.title, refresh=1)
         if os.path.exists(self.loss_curves_path):
             page.add_header("loss curves")
-            page.add_images([LOSS_CURVES_FILE], ["losses"], [LOSS_CURVES_FILE], width=CHART_SIZE[0])
+            page.add_images([LOSS_CURVES_FILE], ["losses"], [LOSS_CURVES_FILE], width=CHART_WIDTH)
         for epoch in range(self._last_epoch, 0, -1):
             names = [epoch_image_name(epoch, label) for label in self._labels]
             present = [(n, label) for n, label in zip(names, self._labels) if self._exists(n)]

@@ -14,6 +14,7 @@ from dominate.tags import a, br, h3, img, meta, p, table, td, tr
 from util.util import mkdirs
 
 IMAGE_SUBDIR = "images"
+CELL_PADDING = 12  # px per table cell around an image: the cell's border and padding, with room to spare
 
 
 class HTML:
@@ -41,16 +42,20 @@ class HTML:
     def add_images(self, ims: list[str], txts: list[str], links: list[str], width: int = 400) -> None:
         """One table row: image file `ims[i]` shown `width` px wide, captioned `txts[i]`, linking to `links[i]`.
 
-        File names are relative to the image folder (see get_image_dir).
+        File names are relative to the image folder (see get_image_dir). A row wider than the window (CycleGAN's
+        8 images at 256 px) shrinks every image alike to fit it, instead of running off the page.
         """
-        row_table = table(border=1, style="table-layout: fixed;")
+        # The table takes the window's width up to what the images need at full size (plus cell padding and
+        # borders); its cells share it equally, and each image fills its cell up to `width`.
+        full_width = len(ims) * (width + CELL_PADDING)
+        row_table = table(border=1, style=f"table-layout: fixed; width: 100%; max-width: {full_width}px;")
         self.doc.add(row_table)
         with row_table, tr():
             for im, txt, link in zip(ims, txts, links, strict=True):
                 with td(style="word-wrap: break-word;", halign="center", valign="top"), p():
                     # URLs always use "/", whatever the OS separator is.
                     with a(href=f"{IMAGE_SUBDIR}/{link}"):
-                        img(style=f"width:{width}px", src=f"{IMAGE_SUBDIR}/{im}")
+                        img(style=f"width:100%; max-width:{width}px", src=f"{IMAGE_SUBDIR}/{im}")
                     br()
                     p(txt)
 

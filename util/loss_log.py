@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
+
+LINE = re.compile(r"^\(epoch: (\d+), iters: (\d+), time: [^,]*, data: [^)]*\) (.*)$")
+LOSS = re.compile(r"(\S+): (\S+)")
 
 
 def format_losses(epoch: int, iters: int, t_comp: float, t_data: float, losses: dict[str, float]) -> str:
@@ -29,3 +34,23 @@ class LossLog:
     def _append(self, line: str) -> None:
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+
+def read_loss_log(path: str) -> list[tuple[int, int, dict[str, float]]]:
+    """(epoch, iters, losses) of every loss line in `path`, oldest first; headers and other lines skipped."""
+    entries = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            match = LINE.match(line.rstrip("\n"))
+            if match is None:
+                continue
+            losses = {name: _number(value) for name, value in LOSS.findall(match.group(3))}
+            entries.append((int(match.group(1)), int(match.group(2)), losses))
+    return entries
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan

@@ -23,8 +23,13 @@ COLORS = [
 BACKGROUND = (255, 255, 255)
 INK = (0, 0, 0)
 GRID = (225, 225, 225)
-NUM_TICKS = 5
-CHART_SIZE = (720, 400)  # width, height in pixels
+NUM_TICKS = 3
+CHART_WIDTH = 720  # pixels; the gallery shows the chart at this width
+PANEL_HEIGHT = 180
+COLUMNS = 2  # panels per row (one when there is a single loss)
+TITLE_HEIGHT = 40
+TITLE_FONT_SIZE = 18
+LABEL_FONT_SIZE = 12
 
 
 @dataclass
@@ -40,8 +45,13 @@ class LossHistory:
     rows: list[list[float]] = field(default_factory=list)
 
     def add(self, x: float, losses: dict[str, float]) -> None:
+        """Add a point; one at or before the last point replaces the history from there on (a resumed run
+        re-trains from its checkpoint, so its points supersede the ones logged after that checkpoint)."""
         if not self.names:
             self.names = list(losses)
+        while self.x and self.x[-1] >= x:
+            self.x.pop()
+            self.rows.pop()
         self.x.append(float(x))
         self.rows.append([float(losses.get(name, math.nan)) for name in self.names])
 
@@ -109,49 +119,61 @@ def _draw_axes(draw: ImageDraw.ImageDraw, frame: _Frame, font: ImageFont.ImageFo
     draw.rectangle([frame.left, frame.top, frame.right, frame.bottom], outline=INK)
 
 
-def _draw_legend(draw: ImageDraw.ImageDraw, names: list[str], left: int, top: int, font) -> None:
-    for i, name in enumerate(names):
-        y = top + i * 18
-        color = COLORS[i % len(COLORS)]
-        draw.line([(left, y + 6), (left + 18, y + 6)], fill=color, width=3)
-        draw.text((left + 24, y), name, fill=INK, font=font)
+def _font(size: int) -> ImageFont.ImageFont:
+    """Pillow's built-in font at `size` px (scalable when Pillow has FreeType, else its small bitmap font)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, ImportError, OSError):  # Pillow < 10.1, or no FreeType
+        return ImageFont.load_default()
 
 
-def draw_loss_curves(
-    history: LossHistory, title: str = "loss over time", size: tuple[int, int] = CHART_SIZE
-) -> Image.Image:
-    """Line chart of every loss in `history` against epoch: one colour per loss, legend on the right."""
+def chart_size(num_losses: int) -> tuple[int, int]:
+    """(width, height) of the chart for `num_losses` panels."""
+    rows = math.ceil(num_losses / _columns(num_losses)) if num_losses else 0
+    return CHART_WIDTH, TITLE_HEIGHT + rows * PANEL_HEIGHT
+
+
+def _columns(num_losses: int) -> int:
+    return 1 if num_losses == 1 else COLUMNS
+
+
+def _draw_panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], name: str, points, color) -> None:
+    """One loss in its own box: its name on top, its own y range, epochs along x."""
+    left, top, right, bottom = box
+    font = _font(LABEL_FONT_SIZE)
+    name_w, _ = _text_size(draw, name, font)
+    draw.text(((left + right - name_w) / 2, top + 4), name, fill=INK, font=font)
+    frame = _Frame(
+        left=left + 62,
+        top=top + 26,
+        right=right - 16,
+        bottom=bottom - 30,
+        x_span=_span([x for x, _ in points] or [0.0]),
+        y_span=_span([y for _, y in points] or [0.0]),
+    )
+    _draw_axes(draw, frame, font)
+    pixels = [frame.to_pixel(x, y) for x, y in points]
+    if len(pixels) > 1:
+        draw.line(pixels, fill=color, width=2, joint="curve")
+    elif pixels:  # a lone point has no line to show it: draw a dot
+        px, py = pixels[0]
+        draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=color)
+
+
+def draw_loss_curves(history: LossHistory, title: str = "training losses by epoch") -> Image.Image:
+    """One panel per loss, each with its own y range, so a large term (G_L1 ~ 10) does not flatten the
+    small ones (D losses ~ 0.3); x axis = epoch (fractional). Panels fill rows of two, in loss order."""
+    size = chart_size(len(history.names))
     image = Image.new("RGB", size, BACKGROUND)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
-    legend_width = 40 + max((_text_size(draw, n, font)[0] for n in history.names), default=0)
-
-    points = {name: history.series(name) for name in history.names}
-    all_x = [x for series in points.values() for x, _ in series] or [0.0]
-    all_y = [y for series in points.values() for _, y in series] or [0.0]
-    frame = _Frame(
-        left=70,
-        top=36,
-        right=size[0] - legend_width - 10,
-        bottom=size[1] - 46,
-        x_span=_span(all_x),
-        y_span=_span(all_y),
-    )
-
-    title_w, _ = _text_size(draw, title, font)
-    draw.text(((frame.left + frame.right - title_w) / 2, 10), title, fill=INK, font=font)
-    _draw_axes(draw, frame, font)
-    label_w, _ = _text_size(draw, "epoch", font)
-    draw.text(((frame.left + frame.right - label_w) / 2, size[1] - 22), "epoch", fill=INK, font=font)
-    draw.text((10, frame.top - 22), "loss", fill=INK, font=font)
-
+    title_font = _font(TITLE_FONT_SIZE)
+    title_w, title_h = _text_size(draw, title, title_font)
+    draw.text(((size[0] - title_w) / 2, (TITLE_HEIGHT - title_h) / 2 - 2), title, fill=INK, font=title_font)
+    columns = _columns(len(history.names))
+    panel_w = size[0] // columns
     for i, name in enumerate(history.names):
-        color = COLORS[i % len(COLORS)]
-        pixels = [frame.to_pixel(x, y) for x, y in points[name]]
-        if len(pixels) > 1:
-            draw.line(pixels, fill=color, width=2, joint="curve")
-        elif pixels:  # a lone point has no line to show it: draw a dot
-            px, py = pixels[0]
-            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=color)
-    _draw_legend(draw, history.names, frame.right + 14, frame.top, font)
+        row, col = divmod(i, columns)
+        top = TITLE_HEIGHT + row * PANEL_HEIGHT
+        box = (col * panel_w, top, (col + 1) * panel_w, top + PANEL_HEIGHT)
+        _draw_panel(draw, box, name, history.series(name), COLORS[i % len(COLORS)])
     return image

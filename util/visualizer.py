@@ -8,15 +8,15 @@
 from __future__ import annotations
 
 import argparse
-import ntpath
 import os
 
 import torch
 
 from util.gallery import TrainingGallery
 from util.html import HTML
-from util.loss_log import LossLog, format_losses
+from util.loss_log import LossLog, format_losses, read_loss_log
 from util.loss_plot import LossHistory
+from util.result_names import file_stem
 from util.util import mkdirs, save_image, tensor2im
 from util.visdom_display import VisdomDisplay
 from util.wandb_display import WandbDisplay
@@ -26,10 +26,14 @@ class Visualizer:
     """Shows training progress: loss_log.txt, the web/ gallery, visdom and wandb, each when enabled.
 
     Reads from `opt`: name, checkpoints_dir, isTrain, no_html, display_winsize, display_id, display_server,
-    display_port, display_env, display_ncols, use_wandb, wandb_project_name.
+    display_port, display_env, display_ncols, use_wandb, wandb_project_name, continue_train. With
+    `images_per_epoch` (the x scale of the loss plots), a resumed run's plots start from the history in
+    loss_log.txt.
     """
 
-    def __init__(self, opt: argparse.Namespace, *, is_main_process: bool = True) -> None:
+    def __init__(
+        self, opt: argparse.Namespace, *, is_main_process: bool = True, images_per_epoch: int = 0
+    ) -> None:
         self.name = opt.name
         self.saved_this_epoch = False
         self.history = LossHistory()
@@ -59,6 +63,9 @@ class Visualizer:
             )
         if opt.use_wandb:
             self.wandb = WandbDisplay(opt.wandb_project_name, opt.name, config=vars(opt))
+        if self.log and opt.continue_train and images_per_epoch > 0:
+            for epoch, iters, losses in read_loss_log(self.log.path):
+                self.history.add(epoch + iters / images_per_epoch, losses)
 
     def reset(self) -> None:
         """Start of an epoch: the next display_current_results saves to the gallery whatever save_result says."""
@@ -79,6 +86,17 @@ class Visualizer:
             self.saved_this_epoch = True
             self.gallery.save_epoch(epoch, images)
 
+    def save_epoch_end(self, epoch: int, model) -> None:
+        """End of an epoch: when nothing reached the gallery this epoch (a run shorter than --display_freq),
+        save `model`'s last visuals there, so every epoch leaves a row. Visdom and wandb get nothing extra."""
+        if self.gallery is None or self.saved_this_epoch or not model.get_image_paths():
+            return  # no paths: no step ran in this process yet (resumed at the end of an epoch)
+        model.compute_visuals()
+        self.saved_this_epoch = True
+        self.gallery.save_epoch(
+            epoch, {label: tensor2im(t) for label, t in model.get_current_visuals().items()}
+        )
+
     def plot_current_losses(self, epoch: int, counter_ratio: float, losses: dict[str, float]) -> None:
         """Add a point at epoch + counter_ratio (fraction of the epoch done) to every loss plot."""
         if not (self.visdom or self.wandb or self.gallery):
@@ -89,7 +107,7 @@ class Visualizer:
         if self.wandb:
             self.wandb.log_losses(losses, epoch + counter_ratio)
         if self.gallery:
-            self.gallery.save_loss_curves(self.history, title=f"{self.name} loss over time")
+            self.gallery.save_loss_curves(self.history, title=f"{self.name}: training losses by epoch")
 
     def print_current_losses(
         self, epoch: int, iters: int, losses: dict[str, float], t_comp: float, t_data: float
@@ -114,19 +132,23 @@ def save_images(
     image_path: list[str] | str,
     aspect_ratio: float = 1.0,
     width: int = 256,
+    name: str | None = None,
 ) -> None:
-    """Test time: save `images/{stem}_{label}.png` for every visual and add them as one row of `webpage`.
+    """Test time: save `images/{name}_{label}.png` for every visual and add them as one row of `webpage`.
 
-    `image_path` is the input's path (or the batch's list of paths; the first is used), whose file stem
-    names the row and the files.
+    `image_path` is the input's path (or the batch's list of paths; the first is used). `name` (from
+    `util/result_names.py`, which keeps same-named inputs apart) names the row and the files; by default it
+    is the input's file stem, as in the reference. A name with `/` (`a/x`) saves into a sub-folder.
     """
     first_path = image_path if isinstance(image_path, str) else image_path[0]
-    stem = os.path.splitext(ntpath.basename(first_path))[0]
-    webpage.add_header(stem)
-    names, labels = [], []
+    name = name or file_stem(first_path)
+    webpage.add_header(name)
+    files, labels = [], []
     for label, tensor in visuals.items():
-        name = f"{stem}_{label}.png"
-        save_image(tensor2im(tensor), os.path.join(webpage.get_image_dir(), name), aspect_ratio=aspect_ratio)
-        names.append(name)
+        file = f"{name}_{label}.png"
+        path = os.path.join(webpage.get_image_dir(), *file.split("/"))
+        mkdirs(os.path.dirname(path))
+        save_image(tensor2im(tensor), path, aspect_ratio=aspect_ratio)
+        files.append(file)
         labels.append(label)
-    webpage.add_images(names, labels, names, width=width)
+    webpage.add_images(files, labels, files, width=width)

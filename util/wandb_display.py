@@ -39,6 +39,7 @@ class WandbDisplay:
     def __init__(self, project: str, run_name: str, config: dict[str, Any]) -> None:
         self.wandb = _import_wandb()
         # Like the reference, join a run the user already started (e.g. in a sweep) instead of a new one.
+        self.owns_run = self.wandb.run is None
         self.run = self.wandb.run or self.wandb.init(project=project, name=run_name, config=json_safe(config))
 
     def log_images(self, images: dict[str, np.ndarray], epoch: int) -> None:
@@ -50,4 +51,12 @@ class WandbDisplay:
         self.run.log({**losses, "epoch": epoch})
 
     def close(self) -> None:
+        """Finish the run and, when this display started it, wait until wandb has written everything.
+
+        `finish()` returns before wandb's service process has flushed the run's files (an offline
+        `.wandb` file can still be empty); `teardown()` waits for it. wandb would otherwise rely on an
+        atexit hook, which its docs call unreliable with multiprocessing (our DataLoader workers).
+        """
         self.run.finish()
+        if self.owns_run:
+            self.wandb.teardown()
