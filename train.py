@@ -25,7 +25,7 @@ from data import create_dataset
 from models import create_model
 from models.architecture import save_architecture
 from models.base_model import BaseModel, capture_rng, restore_rng
-from models.checkpoint_set import drop_train_state
+from models.checkpoint_set import keep_numbered_train_states
 from options import options_text, parse_options, save_options
 from util.distributed import Runtime, setup_runtime
 from util.errors import UserError
@@ -75,10 +75,7 @@ def save_epoch(model, rt: Runtime, epoch: int, progress: dict, keep_train_states
     numbered epochs keep their training state too."""
     save_checkpoint(model, rt, [str(epoch)], progress, resumable=keep_train_states > 0)
     if rt.is_main and keep_train_states > 0:
-        states = [f for f in os.listdir(model.save_dir) if f.endswith("_train_state.pth")]
-        numbered = sorted(int(e) for f in states if (e := f.removesuffix("_train_state.pth")).isdigit())
-        for old in numbered[:-keep_train_states]:
-            drop_train_state(model.save_dir, old)
+        keep_numbered_train_states(model.save_dir, keep_train_states)
 
 
 def own_rank_state(model, rt: Runtime, saved: dict) -> dict | None:

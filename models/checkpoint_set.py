@@ -57,6 +57,17 @@ def label_files(save_dir: str, label: str | int) -> list[str]:
     )
 
 
+def label_of(file_name: str) -> str | None:
+    """The label a checkpoint file belongs to (``latest_net_G.pth`` -> ``latest``); None for other files."""
+    weights_marker = weights_file("", "").removesuffix(".pth")  # "_net_"
+    if weights_marker in file_name and file_name.endswith(".pth"):
+        return file_name.split(weights_marker)[0]
+    for suffix in (train_state_file(""), manifest_file("")):
+        if file_name.endswith(suffix) and len(file_name) > len(suffix):
+            return file_name[: -len(suffix)]
+    return None
+
+
 def sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -114,6 +125,18 @@ def save_set(save_dir: str, label: str | int, weights: Mapping[str, dict], train
     if train_state is None:
         drop_train_state(save_dir, label)
     return save_id
+
+
+def keep_numbered_train_states(save_dir: str, keep: int) -> None:
+    """Drop the training state of every numbered epoch but the last ``keep`` (``--keep_train_states``)."""
+    suffix = train_state_file("")
+    epochs = sorted(
+        int(f[: -len(suffix)])
+        for f in os.listdir(save_dir)
+        if f.endswith(suffix) and f[: -len(suffix)].isdigit()
+    )
+    for epoch in epochs[: max(len(epochs) - keep, 0)]:
+        drop_train_state(save_dir, epoch)
 
 
 def drop_train_state(save_dir: str, label: str | int) -> None:

@@ -33,7 +33,10 @@ def main() -> None:
         model = create_model(opt, torch.device("cpu"))
         model.setup(opt)
         size = opt.crop_size
-        a, b = torch.rand(1, opt.input_nc, size, size) * 2 - 1, torch.rand(1, opt.output_nc, size, size) * 2 - 1
+        a, b = (
+            torch.rand(1, opt.input_nc, size, size) * 2 - 1,
+            torch.rand(1, opt.output_nc, size, size) * 2 - 1,
+        )
         model.train_step([{"A": a, "B": b, "A_paths": ["a"], "B_paths": ["b"]}])
         state = {**model.training_state(), "progress": {"epoch": 2}}
         info = {"epoch": 2, "images_in_epoch": 0, "num_images_seen": 1}

@@ -130,3 +130,76 @@ def test_a_bad_image_read_in_a_worker_surfaces_as_one_line(tmp_path):
         list(loader)
     assert str(err.value).startswith(f"cannot read image {tmp_path / 'train' / 'b.png'}: ")
     assert "\n" not in str(err.value)
+
+
+class Draws(torch.utils.data.Dataset):
+    """Item i: i and one draw from each of Python's, numpy's and torch's generators (as augmentation draws)."""
+
+    def __len__(self) -> int:
+        return 12
+
+    def __getitem__(self, i: int) -> dict:
+        import random
+
+        return {
+            "i": torch.tensor(i),
+            "draws": torch.tensor([random.random(), np.random.rand(), torch.rand(()).item()]),
+        }
+
+
+def draws(loader: DataLoaderWrapper, epoch: int, start_image: int = 0) -> dict[int, list[float]]:
+    loader.set_epoch(epoch, start_image=start_image)
+    return {int(i): d.tolist() for batch in loader for i, d in zip(batch["i"], batch["draws"])}
+
+
+def test_augmentation_is_a_function_of_the_images_position_only():
+    plain = draws(DataLoaderWrapper(Draws(), batch_size=2, num_workers=0, shuffle=True, seed=1), epoch=3)
+    assert len(plain) == 12 and len({d[0] for d in plain.values()}) == 12  # every image its own draws
+    workers = DataLoaderWrapper(Draws(), batch_size=3, num_workers=2, shuffle=True, seed=1)
+    draws(workers, epoch=1)  # history: the persistent workers have loaded an epoch already
+    assert draws(workers, epoch=3) == plain  # any worker, any batch size, any history: the same draws
+    order = [i for i in plain]  # dicts keep the load order
+    tail = draws(
+        DataLoaderWrapper(Draws(), batch_size=5, num_workers=0, shuffle=True, seed=1), 3, start_image=7
+    )
+    assert list(tail) == order[7:] and tail == {i: plain[i] for i in order[7:]}
+    assert draws(DataLoaderWrapper(Draws(), batch_size=2, num_workers=0, shuffle=True, seed=2), 3) != plain
+
+
+def test_loading_in_the_main_process_leaves_its_random_streams_alone():
+    import random
+
+    loader = DataLoaderWrapper(Draws(), batch_size=2, num_workers=0, shuffle=True, seed=1)
+    torch.manual_seed(5), random.seed(5), np.random.seed(5)
+    expected = (torch.rand(()).item(), random.random(), np.random.rand())
+    torch.manual_seed(5), random.seed(5), np.random.seed(5)
+    draws(loader, epoch=1)
+    assert (torch.rand(()).item(), random.random(), np.random.rand()) == expected
+
+
+def test_a_position_carries_over_to_another_process_count(monkeypatch):
+    def loader(world: int, rank: int, **kw) -> DataLoaderWrapper:
+        monkeypatch.setattr(loader_module, "distributed_world", lambda: (world, rank))
+        return wrapper(9, seed=5, **kw)
+
+    full = order(loader(1, 0), 2)
+    # 2 processes x batch 1 stop after 2 steps (4 images of the epoch); 1 process takes the epoch from image 4 on.
+    done = [int(b["A"][0]) for rank in (0, 1) for b, _ in zip(iter_epoch(loader(2, rank), 2), range(2))]
+    rest = loader(1, 0)
+    rest.set_epoch(2, start_image=4)
+    assert sorted(done + order(rest)) == sorted(full) == list(range(9))  # each image once: 9 images, not 10
+    assert rest.batches_left() == 5
+    # 1 process stopped at image 3 (odd), resumed by 2: the shares stay even, so no rank waits for the other.
+    shares = []
+    for rank in (0, 1):
+        two = loader(2, rank, batch_size=2)
+        two.set_epoch(2, start_image=3)
+        shares.append(order(two))
+    assert len(shares[0]) == len(shares[1]) == 4
+    # positions 3..9 of the 2-process epoch (9 images + DistributedSampler's 1 repeat), and position 3 again
+    assert sorted(shares[0] + shares[1]) == sorted(full[3:] + [full[0], full[3]])
+
+
+def iter_epoch(loader: DataLoaderWrapper, epoch: int):
+    loader.set_epoch(epoch)
+    return iter(loader)

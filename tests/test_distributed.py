@@ -37,8 +37,10 @@ PIX2PIX = ["--model", "pix2pix", "--norm", "instance", "--load_size", "32", "--c
            "--no_dropout", "--serial_batches", *TINY]  # fmt: skip
 # cycle_gan with BatchNorm (pix2pix's default norm): parameters are all-reduced, running statistics are not.
 # --pool_size 2 fills the image pools within epoch 1, so a resume must give each rank its own pool back.
+# DDP broadcasts BatchNorm buffers from rank 0 at each forward, so they differ between the ranks by the last
+# forward's batch only: with --seed 1 the ranks' last images differ (with --seed 0 both draw the same B image).
 CYCLE_GAN = ["--model", "cycle_gan", "--norm", "batch", "--pool_size", "2", "--load_size", "36", "--crop_size", "32",
-             *TINY]  # fmt: skip
+             "--seed", "1", *TINY]  # fmt: skip
 RUNNING_STATS = ("running_mean", "running_var")
 BATCH_NORM_WARNING = "--norm batch under torchrun keeps BatchNorm statistics per process; use --norm syncbatch or --norm instance"
 
@@ -145,8 +147,9 @@ def pix2pix_single(tmp_path_factory, paired_root) -> Run:
 
 @pytest.fixture(scope="module")
 def cycle_gan_ddp(tmp_path_factory, unpaired_root) -> Run:
-    """2 processes, shuffled, 2 epochs, a checkpoint after each (the resume test restarts from epoch 1)."""
-    flags = ["--dataroot", unpaired_root, *CYCLE_GAN, "--save_epoch_freq", "1"]
+    """2 processes, shuffled, 2 epochs, a checkpoint after each, with its training state (the resume test
+    restarts from epoch 1)."""
+    flags = ["--dataroot", unpaired_root, *CYCLE_GAN, "--save_epoch_freq", "1", "--keep_train_states", "2"]
     return probe(tmp_path_factory.mktemp("cycle_gan_ddp"), 2, flags)
 
 
@@ -248,7 +251,7 @@ def test_cycle_gan_ranks_shard_each_epoch_anew_and_end_with_identical_parameters
     # parameters are all-reduced; BatchNorm statistics stay per process, as the warning (once, rank 0) says
     assert_same_weights(rank0["weights"], rank1["weights"], running_stats_differ=True)
     assert cycle_gan_ddp.output.count(BATCH_NORM_WARNING) == 1
-    assert_only_rank0_wrote(cycle_gan_ddp, {"1_net_G_A.pth", "latest_net_D_B.pth", "latest_train_state.pth"})
+    assert_only_rank0_wrote(cycle_gan_ddp, {"1_net_G_A.pth", "1_train_state.pth", "latest_manifest.json"})
 
 
 def test_two_nodes_resume_the_two_process_run_exactly(tmp_path, unpaired_root, cycle_gan_ddp):
@@ -261,7 +264,7 @@ def test_two_nodes_resume_the_two_process_run_exactly(tmp_path, unpaired_root, c
     resumed_dir = tmp_path / "ck" / "run"
     resumed_dir.mkdir(parents=True)
     for name in os.listdir(cycle_gan_ddp.expr_dir):
-        if name.startswith("1_"):  # what the epoch-1 save wrote: 1_net_*.pth, 1_train_state.pth
+        if name.startswith("1_"):  # the epoch-1 set: 1_net_*.pth, 1_train_state.pth, 1_manifest.json
             shutil.copy(os.path.join(cycle_gan_ddp.expr_dir, name), resumed_dir)
     copied = frozenset(os.path.realpath(p) for p in resumed_dir.iterdir())
     flags = [

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 
-from models.checkpoint_set import finish_interrupted_save, load_train_state, read_manifest
+from models.checkpoint_set import finish_interrupted_save, label_of, load_train_state, read_manifest
 from util.distributed import Runtime
 
 
@@ -87,18 +87,16 @@ def warn_existing_run(save_dir: str) -> None:
     """Before a new run (no --continue_train) writes into ``save_dir``: name what it will replace."""
     if not os.path.isdir(save_dir):
         return
-    found = sorted(
-        f for f in os.listdir(save_dir) if f.endswith((".pth", "_manifest.json")) or f == "loss_log.txt"
-    )
+    found = sorted(f for f in os.listdir(save_dir) if label_of(f) is not None or f == "loss_log.txt")
     if not found:
         return
-    labels = sorted({f.split("_net_")[0] for f in found if "_net_" in f})
+    labels = sorted({label for f in found if (label := label_of(f)) is not None})
     shown = ", ".join(found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
     warn(
         f"{save_dir} already holds a run ({shown}); this new run rewrites its train_opt.txt and "
-        f"architecture.json now, appends to its loss_log.txt and replaces checkpoints "
-        f"{', '.join(labels) or ''} as it saves them. To keep both, stop now and use another --name; to go on "
-        "with that run, add --continue_train"
+        "architecture.json now, appends to its loss_log.txt"
+        + (f" and replaces its checkpoints {', '.join(labels)} as it saves them" if labels else "")
+        + ". To keep both, stop now and use another --name; to go on with that run, add --continue_train"
     )
 
 
