@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torch.utils.data import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    default_collate,
 )
 
 from util.errors import UserError
@@ -38,6 +40,27 @@ def worker_message(message: str) -> str:
         return message
     _, found, original = lines[-1].partition("UserError: ")
     return original if found else lines[-1]
+
+
+def collate_one_size(items: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
+    """default_collate, but images of different sizes in one batch (--preprocess none or scale_width keep each
+    image's own size) are one clear error instead of torch.stack's size-mismatch traceback."""
+    for key, first in items[0].items():
+        if not isinstance(first, torch.Tensor):
+            continue
+        for item in items[1:]:
+            if item[key].shape != first.shape:
+                raise UserError(
+                    f"--batch_size {batch_size} stacks images of one size, but {_describe(items[0], key)} and "
+                    f"{_describe(item, key)} differ after --preprocess; use --batch_size 1, or a --preprocess "
+                    "that gives every image one size (resize_and_crop, crop, scale_width_and_crop, resize)"
+                )
+    return default_collate(items)
+
+
+def _describe(item: dict[str, Any], key: str) -> str:
+    height, width = item[key].shape[-2:]
+    return f"{item.get(f'{key}_paths', key)} ({width}x{height} px)"
 
 
 class DataLoaderWrapper:
@@ -79,6 +102,7 @@ class DataLoaderWrapper:
             pin_memory=torch.cuda.is_available(),
             persistent_workers=num_workers > 0,
             drop_last=False,
+            collate_fn=partial(collate_one_size, batch_size=batch_size),
             # Seeds the workers' augmentation RNGs, so a run is repeatable; ranks draw different streams.
             generator=torch.Generator().manual_seed(seed * 1000 + rank),
         )
