@@ -83,7 +83,7 @@ NUMERIC_RANGES: dict[str, Range] = {
     "save_latest_freq": AT_LEAST_1,
     "save_epoch_freq": AT_LEAST_1,
     "epoch_count": AT_LEAST_1,
-    "n_epochs": AT_LEAST_0,  # their sum must be >= 1: see check_ranges
+    "n_epochs": AT_LEAST_0,  # their sum must be >= 1: see _check_epochs
     "n_epochs_decay": AT_LEAST_0,
     "lr_decay_iters": AT_LEAST_1,
     "accum_steps": AT_LEAST_1,

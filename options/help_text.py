@@ -32,9 +32,9 @@ def _recorded_hooks(kind: str, hooks: dict[str, Callable], is_train: bool) -> di
     """'--model pix2pix' -> what its hook adds; hooks that refuse this entry point (--model test in train.py)
     are left out."""
     recorded = {}
-    for (
-        name
-    ) in hooks:  # registration order: a parent model (pix2pix) registers before its subclass (colorization)
+    # In registration order: a parent model (pix2pix) registers before its subclass (colorization), so a
+    # flag both add is listed under the parent.
+    for name in hooks:
         recorder = _HookRecorder()
         try:
             hooks[name](recorder, is_train)
@@ -49,10 +49,10 @@ def full_help(parser: argparse.ArgumentParser, is_train: bool) -> str:
     import data
     import models
 
-    recorded = _recorded_hooks(
-        "--model", {n: c.modify_commandline_options for n, c in models.MODELS.items()}, is_train
-    )
-    recorded |= _recorded_hooks("--dataset_mode", {n: c.modify_commandline_options for n, c in data.DATASETS.items()}, is_train)  # fmt: skip
+    model_hooks = {name: cls.modify_commandline_options for name, cls in models.MODELS.items()}
+    dataset_hooks = {name: cls.modify_commandline_options for name, cls in data.DATASETS.items()}
+    recorded = _recorded_hooks("--model", model_hooks, is_train)
+    recorded |= _recorded_hooks("--dataset_mode", dataset_hooks, is_train)
     users: dict[str, list[str]] = {}  # a flag added by several hooks (colorization reuses pix2pix's)
     for owner, recorder in recorded.items():
         for names, _ in recorder.flags:
