@@ -27,7 +27,8 @@ _PIL_TO_MODE = {
     Image.Resampling.LANCZOS: InterpolationMode.LANCZOS,
 }
 
-# --preprocess none rounds sizes to a multiple of this (the reference's __make_power_2(base=4)).
+# --preprocess none rounds sizes to a multiple of this (the reference's __make_power_2(base=4)); U-Nets
+# need a larger one (see size_multiple).
 SIZE_MULTIPLE = 4
 
 
@@ -124,8 +125,18 @@ def multiple_of_size(size: tuple[int, int], base: int = SIZE_MULTIPLE) -> tuple[
     return tuple(max(base, int(round(side / base) * base)) for side in size)
 
 
+def size_multiple(netG: str | None) -> int:
+    """What the generator `netG` needs each side of its input to be a multiple of: 4 for the ResNets (the
+    reference's base), 2**num_downs for the U-Nets (256 for unet_256); 4 when no generator is named."""
+    # Imported here: the models package imports data modules (colorization), so not at import time.
+    from models.networks import GENERATOR_SIZE_MULTIPLES
+
+    return GENERATOR_SIZE_MULTIPLES.get(netG, SIZE_MULTIPLE)
+
+
 class MakeMultipleOf:
-    """--preprocess none: resize so both sides are multiples of `base` (printing a note once per process)."""
+    """Resize so both sides are multiples of `base` (printing a note once per process): the sizes that no
+    --crop_size fixes (--preprocess none, scale_width, resize) must fit the generator."""
 
     def __init__(self, base: int, method: InterpolationMode) -> None:
         self.base, self.method = base, method
@@ -166,8 +177,10 @@ def get_transform(
     """The preprocessing pipeline for one image, as in the reference's get_transform.
 
     grayscale → resize (resize*) or scale_width (scale_width*) → crop (*crop; at params["crop_pos"] when
-    params are given, else random) → multiple of 4 (none) → horizontal flip (unless --no_flip; params["flip"]
-    when given, else random) → tensor in [-1, 1] (when convert; 1 channel if grayscale, else 3).
+    params are given, else random) → without a crop, each side rounded to the generator's multiple
+    (size_multiple: 4 as the reference does for none, 2**num_downs for a U-Net) → horizontal flip (unless
+    --no_flip; params["flip"] when given, else random) → tensor in [-1, 1] (when convert; 1 channel if
+    grayscale, else 3).
     """
     method = _PIL_TO_MODE.get(method, method)
     steps: list = [v2.Grayscale(1)] if grayscale else []
@@ -179,8 +192,8 @@ def get_transform(
         steps.append(
             v2.RandomCrop(opt.crop_size) if params is None else FixedCrop(params["crop_pos"], opt.crop_size)
         )
-    if opt.preprocess == "none":
-        steps.append(MakeMultipleOf(SIZE_MULTIPLE, method))
+    else:  # the reference rounds only for none; scale_width's height and resize's load_size need it too
+        steps.append(MakeMultipleOf(size_multiple(getattr(opt, "netG", None)), method))
     if not opt.no_flip:
         if params is None:
             steps.append(v2.RandomHorizontalFlip())

@@ -8,11 +8,12 @@ import hashlib
 import math
 import random
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from util.errors import UserError
 
@@ -135,6 +136,27 @@ class EpochSampler(Sampler):
         return len(self.positions())
 
 
+def collate_one_size(items: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
+    """default_collate, but images of different sizes in one batch (--preprocess none or scale_width keep each
+    image's own size) are one clear error instead of torch.stack's size-mismatch traceback."""
+    for key, first in items[0].items():
+        if not isinstance(first, torch.Tensor):
+            continue
+        for item in items[1:]:
+            if item[key].shape != first.shape:
+                raise UserError(
+                    f"--batch_size {batch_size} stacks images of one size, but {_describe(items[0], key)} and "
+                    f"{_describe(item, key)} differ after --preprocess; use --batch_size 1, or a --preprocess "
+                    "that gives every image one size (resize_and_crop, crop, scale_width_and_crop, resize)"
+                )
+    return default_collate(items)
+
+
+def _describe(item: dict[str, Any], key: str) -> str:
+    height, width = item[key].shape[-2:]
+    return f"{item.get(f'{key}_paths', key)} ({width}x{height} px)"
+
+
 class DataLoaderWrapper:
     """Batches of a dataset for one process.
 
@@ -179,6 +201,7 @@ class DataLoaderWrapper:
             pin_memory=torch.cuda.is_available(),
             persistent_workers=num_workers > 0,
             drop_last=False,
+            collate_fn=partial(collate_one_size, batch_size=batch_size),
             generator=torch.Generator().manual_seed(seed),  # leaves the global stream alone
         )
 

@@ -28,7 +28,7 @@ if [[ "$FILE" == "cityscapes" ]]; then
     exit 1
 fi
 
-URL="http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/$FILE.zip"
+URL="https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/$FILE.zip"
 ZIP_FILE="./datasets/$FILE.zip"
 TARGET_DIR="./datasets/$FILE/"
 echo "Specified [$FILE]: $URL -> $TARGET_DIR"

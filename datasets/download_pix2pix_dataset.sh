@@ -26,7 +26,7 @@ if [[ "$FILE" == "cityscapes" ]]; then
     exit 1
 fi
 
-URL="http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/$FILE.tar.gz"
+URL="https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/$FILE.tar.gz"
 TAR_FILE="./datasets/$FILE.tar.gz"
 TARGET_DIR="./datasets/$FILE/"
 echo "Specified [$FILE]: $URL -> $TARGET_DIR"

@@ -88,6 +88,8 @@ class CycleGANModel(BaseModel):
             self.idt_B = self.netG_B(self.real_A)
             terms["idt_A"] = identity_loss(self.idt_A, self.real_B, opt.lambda_B * opt.lambda_identity)
             terms["idt_B"] = identity_loss(self.idt_B, self.real_A, opt.lambda_A * opt.lambda_identity)
+        else:  # the reference still reports idt_A / idt_B (as 0): loss_log.txt keeps its 8 columns
+            terms["idt_A"] = terms["idt_B"] = torch.zeros((), device=self.real_A.device)
         # Both D are frozen here; call the bare modules so DDP expects no gradient for them.
         terms["G_A"] = self.criterionGAN(unwrap(self.netD_A)(self.fake_B), True)
         terms["G_B"] = self.criterionGAN(unwrap(self.netD_B)(self.fake_A), True)

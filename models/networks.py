@@ -358,6 +358,9 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "unet_128": partial(UnetGenerator, num_downs=7),
 }
 GENERATOR_NAMES = tuple(GENERATORS)
+# The side of a generator's input must be a multiple of this (the built network's `input_size_multiple`):
+# two stride-2 halvings in the ResNets, num_downs in the U-Nets. Read by the data pipeline and option checks.
+GENERATOR_SIZE_MULTIPLES = {"resnet_9blocks": 4, "resnet_6blocks": 4, "unet_256": 256, "unet_128": 128}
 
 
 def _basic_discriminator(input_nc: int, ndf: int, n_layers_D: int, norm_layer: NormLayer) -> nn.Module:

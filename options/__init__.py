@@ -9,11 +9,14 @@ the final parser, whose defaults ``options_text`` needs to mark the values a use
 
 import argparse
 import os
+from functools import partial
 
 from util.distributed import parse_gpu_ids
 from util.errors import UserError
 
 from .base_options import add_base_options
+from .checks import check_path_names, check_ranges
+from .help_text import FullHelpAction
 from .test_options import TEST_OVERRIDES, add_test_options
 from .train_options import add_train_options
 
@@ -37,7 +40,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _new_parser(is_train: bool) -> _Parser:
     prog = "train.py" if is_train else "test.py"
-    parser = _Parser(prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter, add_help=False)
+    parser.add_argument(
+        "-h",
+        "--help",
+        action=FullHelpAction,
+        make_parser=partial(_new_parser, is_train),
+        is_train=is_train,
+        help="show this help (with every model's and dataset mode's flags) and exit",
+    )
     add_base_options(parser)
     return add_train_options(parser) if is_train else add_test_options(parser)
 
@@ -60,23 +71,22 @@ def _build_parser(argv: list[str], is_train: bool) -> _Parser:
 def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
     """Derived values and checks that need all flags: suffix, gpu ids, test overrides, numeric ranges."""
     opt.isTrain = is_train
+    suffix = ""
     if opt.suffix:
         try:
-            opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
+            suffix = opt.suffix.format(**vars(opt))
         except (KeyError, IndexError, ValueError) as err:
             raise UserError(
                 f"--suffix {opt.suffix!r} names an unknown option ({err}); use option names in braces, e.g. {{model}}_{{netG}}"
             ) from None
+        opt.name = opt.name + "_" + suffix
+    check_path_names(opt, suffix)
     parse_gpu_ids(opt.gpu_ids)  # checked here; the entry point picks the device
     if not is_train:
         for key, value in TEST_OVERRIDES.items():
             setattr(opt, key, value)
-    for flag in ("batch_size", "load_size", "crop_size", "input_nc", "output_nc", "ngf", "ndf"):
-        if getattr(opt, flag) < 1:
-            raise UserError(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+    check_ranges(opt)
     if is_train:
-        if opt.accum_steps < 1:
-            raise UserError(f"--accum_steps must be at least 1, got {opt.accum_steps}")
         opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
         opt.lr_D = opt.lr if opt.lr_D is None else opt.lr_D
     _check_names(opt)
@@ -85,19 +95,25 @@ def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
     return opt
 
 
-UNET_SIDES = {
-    "unet_128": 128,
-    "unet_256": 256,
-}  # 7 and 8 stride-2 levels: the crop must halve down to 1 pixel
-
-
 def check_unet_size(opt: argparse.Namespace) -> None:
-    """A U-Net fails deep inside BatchNorm on a crop it cannot halve down to 1x1; say so before any work."""
-    side = UNET_SIDES.get(opt.netG)
-    if side and "crop" in opt.preprocess and opt.crop_size % side:
+    """--crop_size must be a multiple of what the generator needs (sizes without a crop are rounded to it in
+    data/base_dataset.py). A U-Net fails deep inside its layers otherwise; a ResNet gives an output 1-3 px
+    larger than its input, which training cannot compare with the target (test.py just saves it)."""
+    from models.networks import GENERATOR_SIZE_MULTIPLES
+
+    side = GENERATOR_SIZE_MULTIPLES.get(opt.netG)
+    if not side or "crop" not in opt.preprocess or opt.crop_size % side == 0:
+        return
+    if opt.netG.startswith("unet"):
         raise UserError(
             f"--netG {opt.netG} needs --crop_size to be a multiple of {side}, got {opt.crop_size}; "
             f"use --crop_size {side} (with --load_size >= {side}) or a resnet generator (--netG resnet_9blocks)"
+        )
+    if opt.isTrain:
+        lower, higher = opt.crop_size // side * side, (opt.crop_size // side + 1) * side
+        raise UserError(
+            f"--netG {opt.netG} needs --crop_size to be a multiple of {side}, got {opt.crop_size}; "
+            f"use --crop_size {lower or higher}" + (f" or {higher}" if lower else "")
         )
 
 

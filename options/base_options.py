@@ -105,8 +105,9 @@ def add_base_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
         "--preprocess",
         type=str,
         default="resize_and_crop",
-        choices=("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
-        help="scaling and cropping of images at load time",
+        choices=("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "resize", "none"),
+        help="scaling and cropping of images at load time (resize: to load_size x load_size, no crop); "
+        "sizes not set by --crop_size are rounded to the generator's multiple (see docs/data.md)",
     )
     g.add_argument(
         "--no_flip", action="store_true", help="if specified, do not flip the images for data augmentation"

@@ -179,12 +179,12 @@ def test_download_refuses_bad_names_without_downloading(tmp_path, script, args):
         (
             "download_pix2pix_dataset.sh",
             PIX2PIX_NAMES,
-            "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz",
+            "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz",
         ),
         (
             "download_cyclegan_dataset.sh",
             CYCLEGAN_NAMES,
-            "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip",
+            "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip",
         ),
     ],
 )

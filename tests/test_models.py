@@ -85,6 +85,17 @@ def test_cycle_gan_visuals_include_identity_only_when_on(tmp_path):
     assert without.visual_names == ["real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"]
 
 
+def test_cycle_gan_reports_identity_losses_as_zero_when_off(tmp_path):
+    """The reference logs idt_A / idt_B as 0 with --lambda_identity 0: loss_log.txt keeps all 8 columns."""
+    opt, model = build(tmp_path, "cycle_gan", "--lambda_identity", "0")
+    model.set_input(random_batch(opt, seed=1))
+    model.optimize_parameters()
+    losses = model.get_current_losses()
+    assert list(losses) == MODELS["cycle_gan"].loss_names
+    assert (losses["idt_A"], losses["idt_B"]) == (0.0, 0.0)
+    assert losses["cycle_A"] > 0 and losses["G_A"] > 0
+
+
 def test_identity_loss_with_different_channel_counts_is_a_clear_error(tmp_path):
     from util.errors import UserError
 
