@@ -141,7 +141,14 @@ def load_generator(
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     net = prepare_generator(net.to(device), eval)
     return Translator(
-        net, arch, device=device, tile=tile, tile_overlap=tile_overlap, seed=seed, eval_mode=eval
+        net,
+        arch,
+        device=device,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        stats_side=stats_side,
+        seed=seed,
+        eval_mode=eval,
     )
 
 
@@ -211,7 +218,7 @@ class Translator:
                 self.tile,
                 self.tile_overlap,
                 self.output_nc,
-                DEFAULT_STATS_SIDE,
+                self.stats_side,
                 self.multiple,
             )
             return crop_center(y, h, w, (ph, pw))
