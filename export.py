@@ -18,15 +18,15 @@ import os
 import sys
 import warnings
 
-from translate import _Parser, add_checkpoint_flags, checkpoint_request
+from translate import CliParser, add_checkpoint_flags, checkpoint_request
 from util.errors import UserError
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 17
 
 
-def build_parser() -> _Parser:
-    parser = _Parser(prog="export.py", description=__doc__.split("\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="export.py", description=__doc__.split("\n")[0])
     add_checkpoint_flags(parser)
     g = parser.add_argument_group("export")
     g.add_argument("--format", required=True, help="onnx | torchscript")

@@ -22,7 +22,9 @@ MODE_HELP = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
+class CliParser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UserError (one line, exit 2) instead of printing usage."""
+
     def error(self, message: str):
         raise UserError(f"{message} (see `{self.prog} --help`)")
 
@@ -72,8 +74,8 @@ def pick_device(opt: argparse.Namespace) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def build_parser() -> _Parser:
-    parser = _Parser(prog="translate.py", description=__doc__.split("\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="translate.py", description=__doc__.split("\n")[0])
     add_checkpoint_flags(parser)
     g = parser.add_argument_group("images")
     g.add_argument("--input", "--dataroot", dest="input", required=True, help="an image file or a folder")

@@ -197,6 +197,7 @@ def test_n_channel_npy(tmp_path):
         g(data[:, :, :3])
 
 
+@pytest.mark.slow
 def test_reference_checkpoint_without_architecture_json(tmp_path):
     """The published CycleGAN models: resnet_9blocks, ngf 64, instance norm, no dropout; `--model test --no_dropout`."""
     write_checkpoint(
