@@ -1,14 +1,16 @@
 """Model registry. Every model module is imported here, so grep finds what `--model NAME` runs.
 
 model = create_model(opt, device)      # the class registered under opt.model
+g = load_generator("checkpoints/NAME")  # a trained generator for any image (models/inference.py)
 """
 
 from util.errors import UserError
 
 from . import colorization_model, cycle_gan_model, pix2pix_model, template_model, test_model  # noqa: F401  (fill MODELS)
 from .base_model import MODELS, BaseModel, register_model
+from .inference import load_generator
 
-__all__ = ["MODELS", "BaseModel", "create_model", "get_option_setter", "register_model"]
+__all__ = ["MODELS", "BaseModel", "create_model", "get_option_setter", "load_generator", "register_model"]
 
 
 def find_model_class(name: str) -> type[BaseModel]:

@@ -10,11 +10,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 stamp="$venv/.requirements.sha"
-want="$(cat "$root/requirements.txt" "$root/requirements-dev.txt" "$root/.ci/pip-constraints.txt" | sha256sum | cut -d' ' -f1)"
+# requirements-export.txt (onnx, onnxruntime) is optional for users, installed here so the tests cover export.py.
+want="$(cat "$root/requirements.txt" "$root/requirements-dev.txt" "$root/requirements-export.txt" "$root/.ci/pip-constraints.txt" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing requirements (torch is large: a minute or two on first run)"
   # visdom builds from source on Python 3.11+ and needs setuptools<81 (see .ci/pip-constraints.txt)
   PIP_CONSTRAINT="$root/.ci/pip-constraints.txt" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    -r "$root/requirements.txt" -r "$root/requirements-dev.txt"
+    -r "$root/requirements.txt" -r "$root/requirements-dev.txt" -r "$root/requirements-export.txt"
   echo "$want" > "$stamp"
 fi
