@@ -16,6 +16,7 @@ from models import create_model
 from models.architecture import apply_saved_architecture, explicit_dests
 from models.base_model import missing_checkpoint_message
 from options import check_unet_size, options_text, parse_options, save_options
+from util.cli import run_cli
 from util.distributed import setup_runtime
 from util.errors import UserError
 from util.html import HTML
@@ -92,12 +93,7 @@ def test(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        test(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: test(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from models import create_model
 from models.architecture import save_architecture
 from models.base_model import BaseModel, capture_rng, restore_rng
 from options import options_text, parse_options, save_options
-from util.distributed import Runtime, setup_runtime
-from util.errors import UserError
+from util.cli import run_cli
+from util.distributed import Runtime, print0, setup_runtime
 from util.visualizer import Visualizer
 
 
@@ -90,14 +90,12 @@ def train(argv: list[str]) -> None:
     opt, parser = parse_options(argv, is_train=True)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    if not rt.is_main:  # one voice: only rank 0 prints (warnings and errors still reach stderr)
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the process
     if rt.is_main:
         print(options_text(opt, parser), end="")
         save_options(opt, parser)
     seed_everything(opt.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
-    dataset = create_dataset(opt)
-    print(f"The number of training images = {len(dataset)}")
+    dataset = create_dataset(opt, rank=rt.rank, world_size=rt.world_size)
+    print0(f"The number of training images = {len(dataset)}")
 
     resume = load_resume_state(opt, save_dir) if opt.continue_train else None
     if resume is not None:
@@ -121,11 +119,11 @@ def train(argv: list[str]) -> None:
         model.load_training_state(resume)
         progress = {key: resume["progress"][key] for key in progress}
         rng_state = own_rank_state(model, rt, resume["progress"])
-        print(
+        print0(
             f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)"
         )
     elif opt.continue_train:
-        print(
+        print0(
             f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}"
         )
     run_epochs(opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None)
@@ -182,7 +180,7 @@ def run_epochs(
                 visualizer.plot_current_losses(epoch, epoch_images / max(len(dataset), 1), losses)
             if crossed(before, seen, opt.save_latest_freq):
                 label = f"iter_{seen}" if opt.save_by_iter else "latest"
-                print(f"saving the latest model (epoch {epoch}, total_iters {seen})")
+                print0(f"saving the latest model (epoch {epoch}, total_iters {seen})")
                 save_checkpoint(model, rt, [label], progress)
             t_data_start = time.time()
 
@@ -198,9 +196,9 @@ def run_epochs(
         if (
             labels
         ):  # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
-            print(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
+            print0(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
             save_checkpoint(model, rt, labels, progress)
-        print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
+        print0(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
 
 
 def generator_loss(model) -> float:
@@ -209,15 +207,7 @@ def generator_loss(model) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        train(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-    return 0
+    return run_cli(lambda: train(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

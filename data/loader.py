@@ -20,13 +20,6 @@ from torch.utils.data import (
 from util.errors import UserError
 
 
-def distributed_world() -> tuple[int, int]:
-    """(world size, rank) of the running process group, or (1, 0) when there is none."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_world_size(), torch.distributed.get_rank()
-    return 1, 0
-
-
 def worker_message(message: str) -> str:
     """The original one-line message of a UserError raised in a DataLoader worker.
 
@@ -44,8 +37,9 @@ class DataLoaderWrapper:
     """Batches of a dataset for one process.
 
     len() is the number of images per epoch in the whole run, min(len(dataset), max_dataset_size), for all
-    processes together; batches_per_epoch is what this process yields (under DDP each of the `world`
-    processes sees a 1/world share, in batches of batch_size: the global batch is batch_size × world).
+    processes together; batches_per_epoch is what this process yields (under DDP each of the `world_size`
+    processes sees a 1/world_size share, in batches of batch_size: the global batch is batch_size × world_size).
+    `rank` and `world_size` are this process's place in the run (train.py passes its Runtime's).
     Call set_epoch(epoch) before each epoch: the shuffle order is a function of (seed, epoch) only, so a
     resumed run sees the same order as an uninterrupted one.
     """
@@ -59,6 +53,8 @@ class DataLoaderWrapper:
         shuffle: bool,
         seed: int = 0,
         max_dataset_size: float = float("inf"),
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if batch_size < 1:
             raise UserError(f"--batch_size {batch_size} must be at least 1")
@@ -67,10 +63,9 @@ class DataLoaderWrapper:
         self.dataset = dataset
         self.seed = seed
         self.num_images = int(min(len(dataset), max_dataset_size))
-        world, rank = distributed_world()
         self.generator: torch.Generator | None = None
-        self.sampler = self._make_sampler(shuffle, world, rank)
-        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / world) / batch_size)
+        self.sampler = self._make_sampler(shuffle, world_size, rank)
+        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / world_size) / batch_size)
         self.dataloader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -83,12 +78,17 @@ class DataLoaderWrapper:
             generator=torch.Generator().manual_seed(seed * 1000 + rank),
         )
 
-    def _make_sampler(self, shuffle: bool, world: int, rank: int) -> Sampler:
-        # Only with a real process group of 2+: the reference builds a DistributedSampler without one and
-        # crashes under `torchrun --nproc_per_node=1`.
-        if world > 1:
+    def _make_sampler(self, shuffle: bool, world_size: int, rank: int) -> Sampler:
+        # Only with 2+ processes: the reference builds a DistributedSampler whenever a process group exists
+        # and crashes under `torchrun --nproc_per_node=1`.
+        if world_size > 1:
             return DistributedSampler(
-                self.dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed, drop_last=False
+                self.dataset,
+                num_replicas=world_size,
+                rank=rank,
+                shuffle=shuffle,
+                seed=self.seed,
+                drop_last=False,
             )
         if shuffle:
             self.generator = torch.Generator().manual_seed(self.seed)

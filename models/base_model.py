@@ -15,29 +15,24 @@ import contextlib
 import glob
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from util.distributed import print0
 from util.errors import UserError
+from util.registry import Registry
 
 from .checkpoint import atomic_torch_save, load_network_weights, save_network_weights, unwrap
 from .networks import define_D, define_G
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
-MODELS: dict[str, type[BaseModel]] = {}
+MODELS: Registry = Registry("--model")  # filled by @register_model in the modules models/__init__.py imports
+register_model = MODELS.register
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def register_model(name: str) -> Callable[[type], type]:
-    def add(cls: type) -> type:
-        MODELS[name] = cls
-        return cls
-
-    return add
 
 
 def set_requires_grad(nets: list[nn.Module], requires_grad: bool) -> None:
@@ -247,7 +242,7 @@ class BaseModel:
             step_scheduler(scheduler, metric)
         lr = first.param_groups[0]["lr"]
         if lr != old_lr:
-            print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
+            print0(f"learning rate {old_lr:.7f} -> {lr:.7f}")
 
     def learning_rates(self) -> dict[str, float]:
         return {key: opt.param_groups[0]["lr"] for key, opt in self.optimizers.items()}
@@ -296,11 +291,11 @@ class BaseModel:
         atomic_torch_save(state, os.path.join(self.save_dir, f"{label}_train_state.pth"))
 
     def print_networks(self) -> None:
-        print("---------- Networks initialized -------------")
+        print0("---------- Networks initialized -------------")
         for name, net in self.networks().items():
             n = sum(p.numel() for p in net.parameters())
-            print(f"[Network {name}] Total number of parameters : {n / 1e6:.3f} M")
-        print("-----------------------------------------------")
+            print0(f"[Network {name}] Total number of parameters : {n / 1e6:.3f} M")
+        print0("-----------------------------------------------")
 
 
 def _contiguous_grad_hook(module: nn.Module, inputs, output: torch.Tensor) -> None:

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
 
-import data.loader as loader_module
 from data import create_dataset
 from data.loader import DataLoaderWrapper, worker_message
 from util.errors import UserError
@@ -84,11 +83,10 @@ def test_no_distributed_sampler_with_a_world_of_one(tmp_path):
         torch.distributed.destroy_process_group()
 
 
-def test_ddp_shards_the_epoch_between_ranks(monkeypatch):
+def test_ddp_shards_the_epoch_between_ranks():
     shards = []
     for rank in (0, 1):
-        monkeypatch.setattr(loader_module, "distributed_world", lambda rank=rank: (2, rank))
-        loader = wrapper(9, batch_size=2, seed=5)
+        loader = wrapper(9, batch_size=2, seed=5, rank=rank, world_size=2)
         assert isinstance(loader.sampler, DistributedSampler) and loader.sampler.seed == 5
         assert len(loader) == 9 and loader.batches_per_epoch == 3  # 5 of the 9 images per rank, batches of 2
         shards.append(order(loader, 4))
