@@ -8,15 +8,20 @@ on the command line come from `checkpoints/NAME/architecture.json` when training
 
 from __future__ import annotations
 
-import os
 import sys
+
+from util.cli import answer_help_first, run_cli
+
+if __name__ == "__main__":
+    answer_help_first(sys.argv[1:], is_train=False)  # before the imports below load torch (seconds)
+
+import os
 
 from data import create_dataset
 from models import create_model
 from models.architecture import apply_saved_architecture, explicit_dests
 from models.base_model import missing_checkpoint_message
 from options import check_unet_size, options_text, parse_options, save_options
-from util.cli import run_cli
 from util.distributed import setup_runtime
 from util.errors import UserError
 from util.html import HTML

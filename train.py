@@ -10,10 +10,16 @@ exactly where the run stopped.
 
 from __future__ import annotations
 
+import sys
+
+from util.cli import answer_help_first, run_cli
+
+if __name__ == "__main__":
+    answer_help_first(sys.argv[1:], is_train=True)  # before the imports below load torch (seconds)
+
 import itertools
 import os
 import random
-import sys
 import time
 import warnings
 
@@ -25,7 +31,6 @@ from models import create_model
 from models.architecture import save_architecture
 from models.base_model import BaseModel, capture_rng, restore_rng
 from options import options_text, parse_options, save_options
-from util.cli import run_cli
 from util.distributed import Runtime, print0, setup_runtime
 from util.visualizer import Visualizer
 

@@ -33,6 +33,17 @@ def run_cli(entry: Callable[[], object]) -> int:
     return 0
 
 
+def answer_help_first(argv: list[str], is_train: bool) -> None:
+    """Print the options' help and exit when ``argv`` asks for it; else return at once.
+
+    The help is argparse's, from the same parser train.py / test.py use, so it lists exactly their flags.
+    """
+    if "-h" in argv or "--help" in argv:
+        from options import parse_options  # needs no torch until after argparse has printed the help
+
+        parse_options(argv, is_train)  # argparse prints the help and raises SystemExit(0)
+
+
 def _close_process_group() -> None:
     dist = sys.modules.get("torch.distributed")  # never import torch just to find nothing open
     if dist is not None and dist.is_available() and dist.is_initialized():
