@@ -176,7 +176,8 @@ class BaseModel:
         return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
 
     def backward(self, loss: torch.Tensor, optimizer_key: str, scale: float = 1.0) -> None:
-        self.scalers[optimizer_key].scale(loss * scale).backward()
+        # `scale` is 1/K under accumulation; a plain step skips the multiply (x·1.0 == x, so nothing changes).
+        self.scalers[optimizer_key].scale(loss if scale == 1.0 else loss * scale).backward()
 
     def step(self, optimizer_key: str) -> None:
         scaler = self.scalers[optimizer_key]
@@ -199,7 +200,10 @@ class BaseModel:
 
     def record(self, terms: dict[str, torch.Tensor]) -> None:
         for name, value in terms.items():
-            self.loss[name] = self.loss.get(name, 0.0) + value.detach().float() / self._n_micro
+            if self._n_micro == 1 and name not in self.loss:  # a plain step: the value is the mean
+                self.loss[name] = value.detach()
+            else:
+                self.loss[name] = self.loss.get(name, 0.0) + value.detach().float() / self._n_micro
 
     def micro_steps(self, micro_batches: list[dict]) -> Iterator[tuple[int, bool]]:
         """Yield (index, is_last) and set the input for each micro-batch in turn."""
