@@ -4,8 +4,8 @@ Module structure is API: every ``nn.Sequential`` and its member order reproduce 
 published checkpoints load with ``strict=True`` (keys pinned by ``reference_state_dict_keys.json``).
 Names map to constructors through the tables ``NORMS`` (models/norms.py), ``GENERATORS``
 (models/generators.py) and ``DISCRIMINATORS`` (models/discriminators.py); the ``define_*`` functions below
-are the only place that turns option strings into modules. Every name the reference's networks.py offers
-is importable from here.
+are the only place that turns option strings into modules. Every name this module held before it was
+split into those three files is still importable from here.
 """
 
 from __future__ import annotations
