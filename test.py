@@ -9,9 +9,15 @@ on the command line come from `checkpoints/NAME/architecture.json` when training
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
+
+from util.cli import answer_help_first, run_cli
+
+if __name__ == "__main__":
+    answer_help_first(sys.argv[1:], is_train=False)  # before the imports below load torch (seconds)
+
+import os
 
 from data import create_dataset
 from models import create_model
@@ -140,12 +146,7 @@ def test(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        test(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: test(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

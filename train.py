@@ -11,10 +11,16 @@ Ctrl-C saves `latest` and stops; a second Ctrl-C stops at once.
 
 from __future__ import annotations
 
+import sys
+
+from util.cli import answer_help_first, run_cli
+
+if __name__ == "__main__":
+    answer_help_first(sys.argv[1:], is_train=True)  # before the imports below load torch (seconds)
+
 import itertools
 import os
 import random
-import sys
 import time
 import warnings
 
@@ -27,8 +33,7 @@ from models.architecture import save_architecture
 from models.base_model import BaseModel, capture_rng, restore_rng
 from models.checkpoint_set import keep_numbered_train_states
 from options import options_text, parse_options, save_options
-from util.distributed import Runtime, setup_runtime
-from util.errors import UserError
+from util.distributed import Runtime, print0, setup_runtime
 from util.resume import GracefulStop, open_resume, resume_position, warn_existing_run
 from util.visualizer import Visualizer
 
@@ -99,16 +104,14 @@ def train(argv: list[str]) -> None:
     opt, parser = parse_options(argv, is_train=True)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    if not rt.is_main:  # one voice: only rank 0 prints (warnings and errors still reach stderr)
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the process
     if rt.is_main:
         print(options_text(opt, parser), end="")
         if not opt.continue_train:
             warn_existing_run(save_dir)  # before anything there is rewritten
         save_options(opt, parser)
     seed_everything(opt.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
-    dataset = create_dataset(opt)
-    print(f"The number of training images = {len(dataset)}")
+    dataset = create_dataset(opt, rank=rt.rank, world_size=rt.world_size)
+    print0(f"The number of training images = {len(dataset)}")
 
     label = BaseModel.checkpoint_label(opt)
     resume = open_resume(rt, save_dir, label, opt.epoch_count) if opt.continue_train else None
@@ -139,7 +142,7 @@ def train(argv: list[str]) -> None:
         progress.update(schedule_epoch_count=saved["schedule_epoch_count"])
         progress["images_in_epoch"] = resume_position(saved, dataset, rt.world_size)
         rng_state = own_rank_state(model, rt, saved)
-        print(
+        print0(
             f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)"
         )
     with GracefulStop() as stop:
@@ -198,7 +201,7 @@ def run_epochs(
                 visualizer.plot_current_losses(epoch, epoch_images / max(len(dataset), 1), losses)
             if crossed(before, seen, opt.save_latest_freq):
                 label = f"iter_{seen}" if opt.save_by_iter else "latest"
-                print(f"saving the latest model (epoch {epoch}, total_iters {seen})")
+                print0(f"saving the latest model (epoch {epoch}, total_iters {seen})")
                 save_checkpoint(model, rt, [label], progress)
             if stop is not None and stop.agreed(rt):
                 stop_with_latest(model, rt, progress)
@@ -210,24 +213,24 @@ def run_epochs(
         numbered = epoch % opt.save_epoch_freq == 0
         # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
         if numbered or epoch == last_epoch:
-            print(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
+            print0(f"saving the model at the end of epoch {epoch}, iters {progress['num_images_seen']}")
             save_checkpoint(model, rt, ["latest"], progress)
         if numbered:
             save_epoch(model, rt, epoch, progress, opt.keep_train_states)
         if stop is not None and stop.agreed(rt):
             stop_with_latest(model, rt, progress, saved=numbered or epoch == last_epoch)
-        print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
+        print0(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {int(time.time() - epoch_start)} sec")
 
 
 def stop_with_latest(model, rt: Runtime, progress: dict, saved: bool = False) -> None:
     """After the first Ctrl-C: save `latest` where the run stands (resumable exactly; unless ``saved`` just
     now), then stop."""
     if not saved:
-        print(
+        print0(
             f"saving the latest model before stopping (epoch {progress['epoch']}, total_iters {progress['num_images_seen']})"
         )
         save_checkpoint(model, rt, ["latest"], progress)
-    print("stopped; resume with --continue_train")
+    print0("stopped; resume with --continue_train")
     raise KeyboardInterrupt
 
 
@@ -237,18 +240,7 @@ def generator_loss(model) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        train(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-    return 0
+    return run_cli(lambda: train(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

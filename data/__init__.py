@@ -22,9 +22,9 @@ from data import (  # noqa: F401  (importing a module registers its dataset mode
     template_dataset,
     unaligned_dataset,
 )
-from data.loader import DataLoaderWrapper, distributed_world
+from data.loader import DataLoaderWrapper
 from data.registry import DATASETS, register_dataset
-from util.errors import UserError
+from util.distributed import print0
 
 __all__ = [
     "DATASETS",
@@ -38,11 +38,7 @@ __all__ = [
 
 def find_dataset(dataset_mode: str) -> type:
     """The dataset class registered as `dataset_mode`; UserError listing the choices otherwise."""
-    if dataset_mode not in DATASETS:
-        raise UserError(
-            f"--dataset_mode {dataset_mode} is unknown; choose one of: {', '.join(sorted(DATASETS))}"
-        )
-    return DATASETS[dataset_mode]
+    return DATASETS.get(dataset_mode)
 
 
 def get_option_setter(
@@ -52,11 +48,12 @@ def get_option_setter(
     return find_dataset(dataset_mode).modify_commandline_options
 
 
-def create_dataset(opt: argparse.Namespace) -> DataLoaderWrapper:
-    """Build the dataset chosen by --dataset_mode and its loader (see DataLoaderWrapper for len and epochs)."""
+def create_dataset(opt: argparse.Namespace, rank: int = 0, world_size: int = 1) -> DataLoaderWrapper:
+    """Build the dataset chosen by --dataset_mode and its loader (see DataLoaderWrapper for len and epochs).
+
+    `rank` / `world_size`: this process's place in a torchrun job; each process loads a 1/world_size share."""
     dataset = find_dataset(opt.dataset_mode)(opt)
-    if distributed_world()[1] == 0:
-        print(f"dataset [{type(dataset).__name__}] was created")
+    print0(f"dataset [{type(dataset).__name__}] was created")
     return DataLoaderWrapper(
         dataset,
         batch_size=opt.batch_size,
@@ -64,4 +61,6 @@ def create_dataset(opt: argparse.Namespace) -> DataLoaderWrapper:
         shuffle=not opt.serial_batches,
         seed=getattr(opt, "seed", 0),
         max_dataset_size=opt.max_dataset_size,
+        rank=rank,
+        world_size=world_size,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -38,6 +39,18 @@ def split_pair(AB: Image.Image) -> tuple[Image.Image, Image.Image]:
     return AB.crop((0, 0, half, h)), AB.crop((half, 0, w, h))
 
 
+FIXED_PARAMS = {"crop_pos": (0, 0), "flip": False}
+
+
+def geometry_is_fixed(opt: argparse.Namespace) -> bool:
+    """True when get_params can only draw FIXED_PARAMS's geometry: no flip, and a crop (if any) of an image
+    resized to the crop size, so the pipelines can be built once instead of per item."""
+    crop_moves = "crop" in opt.preprocess and not (
+        "resize" in opt.preprocess and opt.load_size == opt.crop_size
+    )
+    return opt.no_flip and not crop_moves
+
+
 @register_dataset("aligned")
 class AlignedDataset(BaseDataset):
     """Items {A, B, A_paths, B_paths}: both halves of one file, with one shared crop position and flip."""
@@ -53,6 +66,7 @@ class AlignedDataset(BaseDataset):
         check_channels("output_nc" if opt.direction == "BtoA" else "input_nc", self.A_nc, "aligned")
         check_channels("input_nc" if opt.direction == "BtoA" else "output_nc", self.B_nc, "aligned")
         self._warned_odd_width = False
+        self._fixed_transforms = self._transforms(FIXED_PARAMS) if geometry_is_fixed(opt) else None
         self.load_pair(
             self.AB_paths[0]
         )  # fail now, in one line, if the first file is unreadable or too small
@@ -79,10 +93,17 @@ class AlignedDataset(BaseDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         path = self.AB_paths[index]
         A, B = self.load_pair(path)
+        # Drawn even when the geometry is fixed, so the random stream stays the reference's.
         params = get_params(self.opt, A.size)
-        A = get_transform(self.opt, params, grayscale=self.A_nc == 1)(A)
-        B = get_transform(self.opt, params, grayscale=self.B_nc == 1)(B)
-        return {"A": A, "B": B, "A_paths": path, "B_paths": path}
+        transform_A, transform_B = self._fixed_transforms or self._transforms(params)
+        return {"A": transform_A(A), "B": transform_B(B), "A_paths": path, "B_paths": path}
+
+    def _transforms(self, params: dict[str, Any]) -> tuple[Callable, Callable]:
+        """The pipelines of A and B for one crop position and flip."""
+        return (
+            get_transform(self.opt, params, grayscale=self.A_nc == 1),
+            get_transform(self.opt, params, grayscale=self.B_nc == 1),
+        )
 
     def __len__(self) -> int:
         return len(self.AB_paths)

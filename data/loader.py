@@ -18,13 +18,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from util.errors import UserError
 
 
-def distributed_world() -> tuple[int, int]:
-    """(world size, rank) of the running process group, or (1, 0) when there is none."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_world_size(), torch.distributed.get_rank()
-    return 1, 0
-
-
 def worker_message(message: str) -> str:
     """The original one-line message of a UserError raised in a DataLoader worker.
 
@@ -167,6 +160,7 @@ class DataLoaderWrapper:
     image's augmentation a function of (seed, epoch, position), so a resumed run -- with DataLoader workers
     or without -- loads exactly what an uninterrupted one would. ``set_epoch(epoch, start_image=k)`` begins
     the epoch at its k-th image (of all processes together).
+    `rank` and `world_size` are this process's place in the run (train.py passes its Runtime's).
     """
 
     def __init__(
@@ -178,6 +172,8 @@ class DataLoaderWrapper:
         shuffle: bool,
         seed: int = 0,
         max_dataset_size: float = float("inf"),
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if batch_size < 1:
             raise UserError(f"--batch_size {batch_size} must be at least 1")
@@ -187,12 +183,12 @@ class DataLoaderWrapper:
         self.seed = seed
         self.batch_size = batch_size
         self.num_images = int(min(len(dataset), max_dataset_size))
-        # Only with a real process group of 2+ is the epoch sharded: the reference builds a DistributedSampler
-        # without one and crashes under `torchrun --nproc_per_node=1`.
-        self.world, rank = distributed_world()
+        # Only with 2+ processes is the epoch sharded: the reference builds a DistributedSampler whenever a
+        # process group exists and crashes under `torchrun --nproc_per_node=1`.
+        self.world = world_size
         self.sampler = EpochSampler(len(dataset), self.num_images, batch_size, shuffle=shuffle, seed=seed,
-                                    world=self.world, rank=rank)  # fmt: skip
-        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / self.world) / batch_size)
+                                    world=world_size, rank=rank)  # fmt: skip
+        self.batches_per_epoch = math.ceil(math.ceil(self.num_images / world_size) / batch_size)
         self.dataloader = DataLoader(
             PositionSeededDataset(dataset),
             batch_size=batch_size,

@@ -3,20 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from util.registry import Registry
 
-DATASETS: dict[str, type] = {}
-
-
-def register_dataset(name: str) -> Callable[[type], type]:
-    """Class decorator: make the class available as ``--dataset_mode name``."""
-
-    def add(cls: type) -> type:
-        if name in DATASETS:
-            raise ValueError(
-                f"dataset mode {name!r} is registered twice ({DATASETS[name].__name__}, {cls.__name__})"
-            )
-        DATASETS[name] = cls
-        return cls
-
-    return add
+DATASETS: Registry = Registry("--dataset_mode")
+register_dataset = DATASETS.register  # class decorator: make the class available as --dataset_mode NAME

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from PIL import Image  # noqa: E402
 
 from data.image_folder import is_image_file, load_image  # noqa: E402
+from util.cli import run_cli  # noqa: E402
 from util.errors import UserError  # noqa: E402
 
 
@@ -124,12 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for name, value in vars(args).items():
         print(f"[{name}] = {value}")
-    try:
-        run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

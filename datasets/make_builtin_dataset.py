@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data.builtin import make_paired_dataset, make_unpaired_dataset  # noqa: E402
+from util.cli import run_cli  # noqa: E402
 from util.errors import UserError  # noqa: E402
 
 DEFAULT_NAMES = {"paired": "facades_synth", "unpaired": "shapes2synth"}
@@ -44,20 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "data", DEFAULT_NAMES[args.kind]
     )
-    try:
-        if args.n_train < 1 or args.n_test < 1:
-            raise UserError("--n_train and --n_test must be at least 1")
-        if args.kind == "paired":
-            make_paired_dataset(out, args.n_train, args.n_test, args.n_test, size=args.size, seed=args.seed)
-        else:
-            make_unpaired_dataset(out, args.n_train, args.n_test, size=args.size, seed=args.seed)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_cli(lambda: write(args, out))
+
+
+def write(args: argparse.Namespace, out: str) -> None:
+    if args.n_train < 1 or args.n_test < 1:
+        raise UserError("--n_train and --n_test must be at least 1")
+    if args.kind == "paired":
+        make_paired_dataset(out, args.n_train, args.n_test, args.n_test, size=args.size, seed=args.seed)
+    else:
+        make_unpaired_dataset(out, args.n_train, args.n_test, size=args.size, seed=args.seed)
     print(
         f"wrote the {args.kind} dataset {DEFAULT_NAMES[args.kind]} ({args.size} px, seed {args.seed}) to {out}"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from PIL import Image  # noqa: E402
 
 from data.image_folder import load_image  # noqa: E402
+from util.cli import run_cli  # noqa: E402
 from util.errors import UserError  # noqa: E402
 
 SPLITS = ("test", "train")
@@ -84,12 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dataset-path", dest="dataset_path", help="folder with subfolders testA, testB, trainA and trainB"
     )
     args = parser.parse_args(argv)
-    try:
-        run(args.dataset_path)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: run(args.dataset_path))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ model = create_model(opt, device)      # the class registered under opt.model
 g = load_generator("checkpoints/NAME")  # a trained generator for any image (models/inference.py)
 """
 
-from util.errors import UserError
+from util.distributed import print0
 
 from . import colorization_model, cycle_gan_model, pix2pix_model, template_model, test_model  # noqa: F401  (fill MODELS)
 from .base_model import MODELS, BaseModel, register_model
@@ -14,9 +14,8 @@ __all__ = ["MODELS", "BaseModel", "create_model", "get_option_setter", "load_gen
 
 
 def find_model_class(name: str) -> type[BaseModel]:
-    if name not in MODELS:
-        raise UserError(f"--model {name!r} is not one of: {', '.join(sorted(MODELS))}")
-    return MODELS[name]
+    """The model class registered as `name`; UserError listing the choices otherwise."""
+    return MODELS.get(name)
 
 
 def get_option_setter(name: str):
@@ -25,5 +24,5 @@ def get_option_setter(name: str):
 
 def create_model(opt, device=None, ddp: bool = False) -> BaseModel:
     model = find_model_class(opt.model)(opt, device=device, ddp=ddp)
-    print(f"model [{type(model).__name__}] was created")
+    print0(f"model [{type(model).__name__}] was created")
     return model

@@ -15,13 +15,15 @@ import contextlib
 import glob
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from util.distributed import print0
 from util.errors import UserError
+from util.registry import Registry
 
 from .checkpoint import cpu_state_dict, load_network_weights, unwrap
 from .checkpoint_set import save_set, weights_file
@@ -29,17 +31,10 @@ from .networks import define_D, define_G
 from .noise_scale import NoiseScaleMonitor, check_noise_scale_options
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
 
-MODELS: dict[str, type[BaseModel]] = {}
+MODELS: Registry = Registry("--model")  # filled by @register_model in the modules models/__init__.py imports
+register_model = MODELS.register
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def register_model(name: str) -> Callable[[type], type]:
-    def add(cls: type) -> type:
-        MODELS[name] = cls
-        return cls
-
-    return add
 
 
 def set_requires_grad(nets: list[nn.Module], requires_grad: bool) -> None:
@@ -193,7 +188,8 @@ class BaseModel:
         return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.dim() == 4 else t
 
     def backward(self, loss: torch.Tensor, optimizer_key: str, scale: float = 1.0) -> None:
-        self.scalers[optimizer_key].scale(loss * scale).backward()
+        # `scale` is 1/K under accumulation; a plain step skips the multiply (x·1.0 == x, so nothing changes).
+        self.scalers[optimizer_key].scale(loss if scale == 1.0 else loss * scale).backward()
         if self.noise_scale is not None:
             self.noise_scale.after_backward(optimizer_key)
 
@@ -220,7 +216,10 @@ class BaseModel:
 
     def record(self, terms: dict[str, torch.Tensor]) -> None:
         for name, value in terms.items():
-            self.loss[name] = self.loss.get(name, 0.0) + value.detach().float() / self._n_micro
+            if self._n_micro == 1 and name not in self.loss:  # a plain step: the value is the mean
+                self.loss[name] = value.detach()
+            else:
+                self.loss[name] = self.loss.get(name, 0.0) + value.detach().float() / self._n_micro
 
     def micro_steps(self, micro_batches: list[dict]) -> Iterator[tuple[int, bool]]:
         """Yield (index, is_last) and set the input for each micro-batch in turn."""
@@ -267,7 +266,7 @@ class BaseModel:
             step_scheduler(scheduler, metric)
         lr = first.param_groups[0]["lr"]
         if lr != old_lr:
-            print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
+            print0(f"learning rate {old_lr:.7f} -> {lr:.7f}")
 
     def learning_rates(self) -> dict[str, float]:
         return {key: opt.param_groups[0]["lr"] for key, opt in self.optimizers.items()}
@@ -315,11 +314,11 @@ class BaseModel:
         return {}
 
     def print_networks(self) -> None:
-        print("---------- Networks initialized -------------")
+        print0("---------- Networks initialized -------------")
         for name, net in self.networks().items():
             n = sum(p.numel() for p in net.parameters())
-            print(f"[Network {name}] Total number of parameters : {n / 1e6:.3f} M")
-        print("-----------------------------------------------")
+            print0(f"[Network {name}] Total number of parameters : {n / 1e6:.3f} M")
+        print0("-----------------------------------------------")
 
 
 def _contiguous_grad_hook(module: nn.Module, inputs, output: torch.Tensor) -> None:

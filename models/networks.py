@@ -1,386 +1,47 @@
-"""Generators, discriminators, norms and weight init of pix2pix / CycleGAN (SPEC §3).
+"""Generators, discriminators, norms and weight init of pix2pix / CycleGAN (SPEC §3): ``define_G`` / ``define_D``.
 
 Module structure is API: every ``nn.Sequential`` and its member order reproduce the reference, so its
 published checkpoints load with ``strict=True`` (keys pinned by ``reference_state_dict_keys.json``).
-Names map to constructors through the tables ``NORMS``, ``GENERATORS`` and ``DISCRIMINATORS``; the
-``define_*`` functions are the only place that turns option strings into modules.
+Names map to constructors through the tables ``NORMS`` (models/norms.py), ``GENERATORS``
+(models/generators.py) and ``DISCRIMINATORS`` (models/discriminators.py); the ``define_*`` functions below
+are the only place that turns option strings into modules. Every name this module held before it was
+split into those three files is still importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from functools import partial
-
-import torch
 from torch import nn
-from torch.nn import init
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.utils.checkpoint import checkpoint
 
 from util.errors import UserError
 
+from .discriminators import (  # noqa: F401  (re-exported)
+    DISCRIMINATOR_NAMES,
+    DISCRIMINATORS,
+    NLayerDiscriminator,
+    PixelDiscriminator,
+)
+from .generators import (  # noqa: F401  (re-exported)
+    GENERATOR_NAMES,
+    GENERATOR_SIZE_MULTIPLES,
+    GENERATORS,
+    ResnetBlock,
+    ResnetGenerator,
+    UnetGenerator,
+    UnetSkipConnectionBlock,
+    run_checkpointed,
+)
 from .losses import GANLoss, cal_gradient_penalty  # noqa: F401  (re-exported: scripts call networks.GANLoss)
+from .norms import (  # noqa: F401  (re-exported)
+    INIT_FUNCS,
+    INIT_TYPES,
+    NORM_ALIASES,
+    NORM_NAMES,
+    NORMS,
+    NormLayer,
+    get_norm_layer,
+    init_weights,
+)
 from .schedulers import get_scheduler  # noqa: F401  (re-exported like the reference's networks.get_scheduler)
-
-NormLayer = Callable[[int], nn.Module]
-
-
-# -- norms ------------------------------------------------------------------------------------------------
-def _no_norm(num_features: int) -> nn.Module:
-    return nn.Identity()
-
-
-NORMS: dict[str, NormLayer] = {
-    "batch": partial(nn.BatchNorm2d, affine=True, track_running_stats=True),
-    "syncbatch": partial(nn.SyncBatchNorm, affine=True, track_running_stats=True),
-    "instance": partial(nn.InstanceNorm2d, affine=False, track_running_stats=False),
-    "none": _no_norm,
-}
-# The reference README names these spellings; instance norm has no statistics to synchronise.
-NORM_ALIASES = {"sync_batch": "syncbatch", "sync_instance": "instance"}
-NORM_NAMES = tuple(NORMS)
-
-
-def get_norm_layer(norm_type: str = "instance") -> NormLayer:
-    """The constructor ``num_features -> nn.Module`` for ``--norm``."""
-    name = NORM_ALIASES.get(norm_type, norm_type)
-    if name not in NORMS:
-        choices = "|".join(NORM_NAMES + tuple(NORM_ALIASES))
-        raise UserError(f"--norm {norm_type} is unknown; choose one of {choices}")
-    return NORMS[name]
-
-
-def _uses_bias(norm_layer: NormLayer) -> bool:
-    # Reference rule: convs before a norm get a bias only for InstanceNorm (it has no affine shift). For
-    # norm=none this is False too -- a quirk of the reference that decides checkpoint keys, so it stays.
-    return getattr(norm_layer, "func", norm_layer) is nn.InstanceNorm2d
-
-
-# -- weight init ------------------------------------------------------------------------------------------
-INIT_FUNCS: dict[str, Callable[[torch.Tensor, float], object]] = {
-    "normal": lambda w, gain: init.normal_(w, 0.0, gain),
-    "xavier": lambda w, gain: init.xavier_normal_(w, gain=gain),
-    "kaiming": lambda w, gain: init.kaiming_normal_(w, a=0, mode="fan_in"),
-    "orthogonal": lambda w, gain: init.orthogonal_(w, gain=gain),
-}
-INIT_TYPES = tuple(INIT_FUNCS)
-
-
-def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
-    """Conv/linear weights by ``init_type``, biases 0; BatchNorm (and SyncBatchNorm) weights N(1, gain)."""
-    if init_type not in INIT_FUNCS:
-        raise UserError(f"--init_type {init_type} is unknown; choose one of {'|'.join(INIT_TYPES)}")
-    init_weight = INIT_FUNCS[init_type]
-
-    def init_module(m: nn.Module) -> None:
-        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
-            init_weight(m.weight.data, init_gain)
-            if m.bias is not None:
-                init.constant_(m.bias.data, 0.0)
-        elif isinstance(m, _BatchNorm) and m.weight is not None:
-            # The reference matches the class name "BatchNorm2d" and so skips SyncBatchNorm (SPEC §3 fix).
-            init.normal_(m.weight.data, 1.0, init_gain)
-            init.constant_(m.bias.data, 0.0)
-
-    net.apply(init_module)  # same traversal as the reference, so a seed gives the same weights
-    return net
-
-
-# -- gradient checkpointing -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _frozen_running_stats(layers: Sequence[nn.Module]) -> Iterator[None]:
-    """Undo BatchNorm running-stat updates made while recomputing a forward during backward."""
-    norms = [
-        m for layer in layers for m in layer.modules() if isinstance(m, _BatchNorm) and m.track_running_stats
-    ]
-    saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in norms]
-    try:
-        yield
-    finally:
-        for m, (mean, var, count) in zip(norms, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-            m.num_batches_tracked.copy_(count)
-
-
-def run_checkpointed(layers: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
-    """Apply ``layers`` in turn keeping only ``x`` for backward; the rest is recomputed there.
-
-    Dropout masks match (checkpoint restores the RNG state) and BatchNorm statistics are updated once,
-    so outputs, gradients and running statistics equal those of a plain forward.
-    """
-    calls = 0
-
-    def run(inp: torch.Tensor) -> torch.Tensor:
-        nonlocal calls
-        calls += 1
-        with _frozen_running_stats(layers) if calls > 1 else contextlib.nullcontext():
-            for layer in layers:
-                inp = layer(inp)
-        return inp
-
-    return checkpoint(run, x, use_reentrant=False)
-
-
-def _checkpointing(net: nn.Module) -> bool:
-    return net.grad_checkpoint and net.training and torch.is_grad_enabled()
-
-
-# -- generators -------------------------------------------------------------------------------------------
-class ResnetBlock(nn.Module):
-    """x + conv_block(x): pad, conv3, norm, ReLU, [Dropout 0.5], pad, conv3, norm."""
-
-    PADDINGS = {"reflect": (nn.ReflectionPad2d, 0), "replicate": (nn.ReplicationPad2d, 0), "zero": (None, 1)}
-
-    def __init__(
-        self, dim: int, padding_type: str, norm_layer: NormLayer, use_dropout: bool, use_bias: bool
-    ) -> None:
-        super().__init__()
-        pad_layer, conv_padding = self.PADDINGS[padding_type]
-        pad = [pad_layer(1)] if pad_layer else []
-        layers = [
-            *pad,
-            nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=use_bias),
-            norm_layer(dim),
-            nn.ReLU(True),
-        ]
-        if use_dropout:
-            layers.append(nn.Dropout(0.5))
-        layers += [*pad, nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=use_bias), norm_layer(dim)]
-        self.conv_block = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv_block(x)
-
-
-class ResnetGenerator(nn.Module):
-    """Johnson et al.'s encoder / residual blocks / decoder, all in one ``Sequential`` named ``model``."""
-
-    n_downsampling = 2
-
-    def __init__(
-        self,
-        input_nc: int,
-        output_nc: int,
-        ngf: int = 64,
-        norm_layer: NormLayer = nn.BatchNorm2d,
-        use_dropout: bool = False,
-        n_blocks: int = 6,
-        padding_type: str = "reflect",
-        grad_checkpoint: bool = False,
-    ) -> None:
-        super().__init__()
-        bias = _uses_bias(norm_layer)
-        layers = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(input_nc, ngf, 7, bias=bias),
-            norm_layer(ngf),
-            nn.ReLU(True),
-        ]
-        for i in range(self.n_downsampling):
-            c = ngf * 2**i
-            layers += [
-                nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=bias),
-                norm_layer(2 * c),
-                nn.ReLU(True),
-            ]
-        dim = ngf * 2**self.n_downsampling
-        layers += [ResnetBlock(dim, padding_type, norm_layer, use_dropout, bias) for _ in range(n_blocks)]
-        for i in range(self.n_downsampling):
-            c = ngf * 2 ** (self.n_downsampling - i)
-            up = nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias)
-            layers += [up, norm_layer(c // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
-        self.grad_checkpoint = grad_checkpoint
-        self.input_size_multiple = 2**self.n_downsampling  # height and width must be multiples of this
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _checkpointing(self):
-            return self.model(x)
-        for layer in self.model:
-            x = run_checkpointed([layer], x) if isinstance(layer, ResnetBlock) else layer(x)
-        return x
-
-
-class UnetSkipConnectionBlock(nn.Module):
-    """One U-Net level: down, the inner level (``submodule``), up; non-outermost levels concat their input.
-
-    The first member of a non-outermost level is an in-place LeakyReLU, so the skip carries the activated
-    input -- the reference's behaviour, which its trained weights expect.
-    """
-
-    def __init__(
-        self,
-        outer_nc: int,
-        inner_nc: int,
-        input_nc: int | None = None,
-        submodule: UnetSkipConnectionBlock | None = None,
-        outermost: bool = False,
-        innermost: bool = False,
-        norm_layer: NormLayer = nn.BatchNorm2d,
-        use_dropout: bool = False,
-    ) -> None:
-        super().__init__()
-        self.outermost = outermost
-        self.grad_checkpoint = False  # set by UnetGenerator
-        bias = _uses_bias(norm_layer)
-        downconv = nn.Conv2d(
-            outer_nc if input_nc is None else input_nc, inner_nc, 4, stride=2, padding=1, bias=bias
-        )
-        up_in = inner_nc if innermost else 2 * inner_nc
-        if outermost:
-            upconv = nn.ConvTranspose2d(up_in, outer_nc, 4, stride=2, padding=1)
-            layers = [downconv, submodule, nn.ReLU(True), upconv, nn.Tanh()]
-        else:
-            upconv = nn.ConvTranspose2d(up_in, outer_nc, 4, stride=2, padding=1, bias=bias)
-            up = [nn.ReLU(True), upconv, norm_layer(outer_nc)]
-            if innermost:
-                layers = [nn.LeakyReLU(0.2, True), downconv, *up]
-            else:
-                layers = [nn.LeakyReLU(0.2, True), downconv, norm_layer(inner_nc), submodule, *up]
-                layers += [nn.Dropout(0.5)] if use_dropout else []
-        self.model = nn.Sequential(*layers)
-        # Kept as an index, not an attribute: a second reference would add duplicate state_dict keys.
-        self._inner_index = None if innermost else layers.index(submodule)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self._checkpointed_model(x) if _checkpointing(self) else self.model(x)
-        return y if self.outermost else torch.cat([x, y], 1)
-
-    def _checkpointed_model(self, x: torch.Tensor) -> torch.Tensor:
-        """``self.model(x)`` with this level's own layers recomputed in backward; the inner level checkpoints itself.
-
-        In-place activations that start a segment run outside the checkpoint: recomputing them on their
-        own (already activated) input would apply them twice.
-        """
-        layers = list(self.model)
-        if not self.outermost:
-            x = layers.pop(0)(x)  # LeakyReLU, in place: x is also the skip, as in self.model(x)
-        if self._inner_index is None:
-            return run_checkpointed(layers, x)
-        i = self._inner_index - (0 if self.outermost else 1)
-        h = layers[i](run_checkpointed(layers[:i], x))
-        h = layers[i + 1](h)  # ReLU, in place
-        return run_checkpointed(layers[i + 2 :], h)
-
-
-class UnetGenerator(nn.Module):
-    """U-Net with skips; ``num_downs`` halvings, so the input side must be a multiple of 2**num_downs."""
-
-    def __init__(
-        self,
-        input_nc: int,
-        output_nc: int,
-        num_downs: int,
-        ngf: int = 64,
-        norm_layer: NormLayer = nn.BatchNorm2d,
-        use_dropout: bool = False,
-        grad_checkpoint: bool = False,
-    ) -> None:
-        super().__init__()
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, norm_layer=norm_layer, innermost=True)
-        for _ in range(num_downs - 5):  # the reference puts dropout only on these 8·ngf levels
-            block = UnetSkipConnectionBlock(
-                ngf * 8, ngf * 8, None, block, norm_layer=norm_layer, use_dropout=use_dropout
-            )
-        for mult in (4, 2, 1):
-            block = UnetSkipConnectionBlock(ngf * mult, ngf * mult * 2, None, block, norm_layer=norm_layer)
-        self.model = UnetSkipConnectionBlock(
-            output_nc, ngf, input_nc, block, outermost=True, norm_layer=norm_layer
-        )
-        self.grad_checkpoint = grad_checkpoint
-        self.input_size_multiple = 2**num_downs
-
-    @property
-    def grad_checkpoint(self) -> bool:
-        return self.model.grad_checkpoint
-
-    @grad_checkpoint.setter
-    def grad_checkpoint(self, on: bool) -> None:
-        for m in self.modules():
-            if isinstance(m, UnetSkipConnectionBlock):
-                m.grad_checkpoint = on
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
-
-# -- discriminators ---------------------------------------------------------------------------------------
-class NLayerDiscriminator(nn.Module):
-    """PatchGAN: n_layers stride-2 convs then two stride-1 convs; 3 layers = the 70×70 PatchGAN."""
-
-    def __init__(
-        self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm_layer: NormLayer = nn.BatchNorm2d
-    ) -> None:
-        super().__init__()
-        bias = _uses_bias(norm_layer)
-        layers = [nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
-        channels = ndf
-        strides = [2] * (n_layers - 1) + [1]  # the last of these keeps the size, as in the reference
-        for n, stride in enumerate(strides, start=1):
-            out = ndf * min(2 ** min(n, n_layers), 8)
-            layers += [nn.Conv2d(channels, out, 4, stride=stride, padding=1, bias=bias), norm_layer(out)]
-            layers += [nn.LeakyReLU(0.2, True)]
-            channels = out
-        layers.append(nn.Conv2d(channels, 1, 4, stride=1, padding=1))
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
-
-class PixelDiscriminator(nn.Module):
-    """1×1 PatchGAN: judges every pixel on its own."""
-
-    def __init__(self, input_nc: int, ndf: int = 64, norm_layer: NormLayer = nn.BatchNorm2d) -> None:
-        super().__init__()
-        bias = _uses_bias(norm_layer)
-        self.net = nn.Sequential(
-            nn.Conv2d(input_nc, ndf, 1),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf, ndf * 2, 1, bias=bias),
-            norm_layer(ndf * 2),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf * 2, 1, 1, bias=bias),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-# -- factories --------------------------------------------------------------------------------------------
-GENERATORS: dict[str, Callable[..., nn.Module]] = {
-    "resnet_9blocks": partial(ResnetGenerator, n_blocks=9),
-    "resnet_6blocks": partial(ResnetGenerator, n_blocks=6),
-    "unet_256": partial(UnetGenerator, num_downs=8),
-    "unet_128": partial(UnetGenerator, num_downs=7),
-}
-GENERATOR_NAMES = tuple(GENERATORS)
-# The side of a generator's input must be a multiple of this (the built network's `input_size_multiple`):
-# two stride-2 halvings in the ResNets, num_downs in the U-Nets. Read by the data pipeline and option checks.
-GENERATOR_SIZE_MULTIPLES = {"resnet_9blocks": 4, "resnet_6blocks": 4, "unet_256": 256, "unet_128": 128}
-
-
-def _basic_discriminator(input_nc: int, ndf: int, n_layers_D: int, norm_layer: NormLayer) -> nn.Module:
-    return NLayerDiscriminator(input_nc, ndf, n_layers=3, norm_layer=norm_layer)  # ignores --n_layers_D
-
-
-def _n_layer_discriminator(input_nc: int, ndf: int, n_layers_D: int, norm_layer: NormLayer) -> nn.Module:
-    return NLayerDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm_layer=norm_layer)
-
-
-def _pixel_discriminator(input_nc: int, ndf: int, n_layers_D: int, norm_layer: NormLayer) -> nn.Module:
-    return PixelDiscriminator(input_nc, ndf, norm_layer=norm_layer)
-
-
-DISCRIMINATORS: dict[str, Callable[[int, int, int, NormLayer], nn.Module]] = {
-    "basic": _basic_discriminator,
-    "n_layers": _n_layer_discriminator,
-    "pixel": _pixel_discriminator,
-}
-DISCRIMINATOR_NAMES = tuple(DISCRIMINATORS)
 
 
 def define_G(

@@ -11,7 +11,6 @@ import argparse
 import os
 from functools import partial
 
-from util.distributed import parse_gpu_ids
 from util.errors import UserError
 
 from .base_options import add_base_options
@@ -54,12 +53,12 @@ def _new_parser(is_train: bool) -> _Parser:
 
 
 def _build_parser(argv: list[str], is_train: bool) -> _Parser:
-    # Imported here: the registries import torch, which `--help` and option printing do not need first.
+    parser = _new_parser(is_train)
+    known, _ = parser.parse_known_args(argv)  # `--help` prints and exits here
+    # Imported only now: the registries import torch (seconds), which `--help` does not need.
     import data
     import models
 
-    parser = _new_parser(is_train)
-    known, _ = parser.parse_known_args(argv)
     models.get_option_setter(known.model)(parser, is_train)
     known, _ = parser.parse_known_args(
         argv
@@ -81,6 +80,8 @@ def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
             ) from None
         opt.name = opt.name + "_" + suffix
     check_path_names(opt, suffix)
+    from util.distributed import parse_gpu_ids  # imports torch, which `--help` does not need
+
     parse_gpu_ids(opt.gpu_ids)  # checked here; the entry point picks the device
     if not is_train:
         for key, value in TEST_OVERRIDES.items():

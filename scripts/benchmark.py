@@ -32,18 +32,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
 from models import create_model  # noqa: E402
-from models.base_model import set_requires_grad  # noqa: E402
 from options import parse_train_options  # noqa: E402
+from scripts.benchmark_baseline import (  # noqa: E402, F401  (re-exported: the names this script always had)
+    EAGER_STEPS,
+    cycle_gan_eager_step,
+    pix2pix_eager_step,
+)
+from scripts.benchmark_memory import (  # noqa: E402, F401  (re-exported)
+    MB,
+    MEMORY,
+    MEMORY_STEPS,
+    CpuMemory,
+    CudaMemory,
+    profiled_peak_mb,
+    tensor_mb,
+)
 
 DEVICES = ("cpu", "cuda")
 SPEED_SWITCHES = (
@@ -52,159 +62,6 @@ SPEED_SWITCHES = (
     "grad_checkpoint",
     "fused_adam",
 )  # train.py flags passed through when set
-MB = 2**20
-# CPU memory is read over the first two (warm-up) steps: the second is the first that holds the optimizer
-# state from its start, as every later step does.
-MEMORY_STEPS = 2
-
-
-# -- memory -------------------------------------------------------------------------------------------------
-def _proc_status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024 / MB  # the kernel reports kB
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def profiled_peak_mb(step: Callable[[], None], n_steps: int) -> float:
-    """Run `step` n_steps times; the most tensor memory held at once beyond what existed before.
-
-    The profiler's CPU allocation events carry a running total of the bytes allocated since profiling began
-    ("Total Allocated"); frees of older tensors are not seen, so start it before the first step.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            for _ in range(n_steps):
-                step()
-        trace = os.path.join(tmp, "trace.json")
-        prof.export_chrome_trace(trace)
-        with open(trace) as f:
-            events = json.load(f)["traceEvents"]
-    totals = [e["args"]["Total Allocated"] for e in events if e.get("name") == "[memory]"]
-    return max(totals, default=0) / MB
-
-
-class CpuMemory:
-    method = (
-        "cpu: train = peak tensor bytes over the first two steps (profiler allocation events); "
-        "process = resident-set high-water mark (VmHWM)"
-    )
-
-    def first_steps(self, step: Callable[[], None], n_steps: int) -> None:
-        self.train = profiled_peak_mb(step, n_steps)
-
-    def start_timed_steps(self) -> None:
-        pass
-
-    def train_mb(self) -> float:
-        return self.train
-
-    def process_peak_mb(self) -> float:
-        return _proc_status_mb("VmHWM")
-
-
-class CudaMemory:
-    method = (
-        "cuda: train = torch.cuda.max_memory_allocated over the timed steps minus memory_allocated before "
-        "the first step; process = max_memory_reserved"
-    )
-
-    def first_steps(self, step: Callable[[], None], n_steps: int) -> None:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()  # used as is by --repeats 0
-        self.before = torch.cuda.memory_allocated()
-        for _ in range(n_steps):
-            step()
-
-    def start_timed_steps(self) -> None:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-
-    def train_mb(self) -> float:
-        return (torch.cuda.max_memory_allocated() - self.before) / MB
-
-    def process_peak_mb(self) -> float:
-        return torch.cuda.max_memory_reserved() / MB
-
-
-def tensor_mb(model, batch: dict) -> float:
-    """Weights, buffers and the input batch: what is in memory before the first step."""
-    nets = model.networks().values()
-    tensors = [t for net in nets for t in (*net.parameters(), *net.buffers())]
-    tensors += [v for v in batch.values() if torch.is_tensor(v)]
-    return sum(t.numel() * t.element_size() for t in tensors) / MB
-
-
-MEMORY = {"cpu": CpuMemory, "cuda": CudaMemory}
-
-
-# -- the step being timed -------------------------------------------------------------------------------------
-def _adam(params, opt) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1, 0.999))
-
-
-def pix2pix_eager_step(m):
-    """The reference's Pix2PixModel.optimize_parameters, written out."""
-    opt, crit = m.opt, m.criterionGAN
-    opt_G, opt_D = _adam(m.netG.parameters(), opt), _adam(m.netD.parameters(), opt)
-
-    def step() -> None:
-        fake_B = m.netG(m.real_A)
-        set_requires_grad([m.netD], True)
-        opt_D.zero_grad()
-        fake_AB = torch.cat((m.real_A, fake_B), 1)
-        real_AB = torch.cat((m.real_A, m.real_B), 1)
-        loss_D = 0.5 * (crit(m.netD(fake_AB.detach()), False) + crit(m.netD(real_AB), True))
-        loss_D.backward()
-        opt_D.step()
-        set_requires_grad([m.netD], False)
-        opt_G.zero_grad()
-        loss_G = crit(m.netD(fake_AB), True) + F.l1_loss(fake_B, m.real_B) * opt.lambda_L1
-        loss_G.backward()
-        opt_G.step()
-
-    return step
-
-
-def cycle_gan_eager_step(m):
-    """The reference's CycleGANModel.optimize_parameters, written out (identity loss on, as by default)."""
-    opt, crit = m.opt, m.criterionGAN
-    G_A, G_B, D_A, D_B = m.netG_A, m.netG_B, m.netD_A, m.netD_B
-    opt_G = _adam([*G_A.parameters(), *G_B.parameters()], opt)
-    opt_D = _adam([*D_A.parameters(), *D_B.parameters()], opt)
-    l_A, l_B, l_idt = opt.lambda_A, opt.lambda_B, opt.lambda_identity
-
-    def backward_D(netD, real, fake) -> None:
-        (0.5 * (crit(netD(real), True) + crit(netD(fake.detach()), False))).backward()
-
-    def step() -> None:
-        real_A, real_B = m.real_A, m.real_B
-        fake_B, fake_A = G_A(real_A), G_B(real_B)
-        rec_A, rec_B = G_B(fake_B), G_A(fake_A)
-        set_requires_grad([D_A, D_B], False)
-        opt_G.zero_grad()
-        idt_A, idt_B = G_A(real_B), G_B(real_A)
-        loss_G = (
-            crit(D_A(fake_B), True)
-            + crit(D_B(fake_A), True)
-            + F.l1_loss(rec_A, real_A) * l_A
-            + F.l1_loss(rec_B, real_B) * l_B
-            + F.l1_loss(idt_A, real_B) * l_B * l_idt
-            + F.l1_loss(idt_B, real_A) * l_A * l_idt
-        )
-        loss_G.backward()
-        opt_G.step()
-        set_requires_grad([D_A, D_B], True)
-        opt_D.zero_grad()
-        backward_D(D_A, real_B, m.fake_B_pool.query(fake_B))
-        backward_D(D_B, real_A, m.fake_A_pool.query(fake_A))
-        opt_D.step()
-
-    return step
-
-
-EAGER_STEPS = {"pix2pix": pix2pix_eager_step, "cycle_gan": cycle_gan_eager_step}
 
 
 def train_argv(cfg: dict, checkpoints_dir: str) -> list[str]:

@@ -31,6 +31,7 @@ def check_row(row: dict, model: str, batch_size: int, net_g: str) -> None:
     assert row["peak_mem_mb"] == pytest.approx(row["model_mem_mb"] + row["train_mem_mb"], abs=0.2)
 
 
+@pytest.mark.slow
 def test_in_process_rows_per_batch_size_and_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     report = main(
@@ -47,6 +48,7 @@ def test_in_process_rows_per_batch_size_and_json(tmp_path, capsys):
     assert header[:4] == ["model", "netG", "size", "batch"]
 
 
+@pytest.mark.slow
 def test_fresh_process_row_with_speed_flags_and_eager_baseline():
     argv = ["--model", "pix2pix", *TINY, "--netG", "resnet_6blocks", "--grad_checkpoint", "--channels_last"]
     (row,) = main(argv + ["--baseline"])["results"]
@@ -55,6 +57,7 @@ def test_fresh_process_row_with_speed_flags_and_eager_baseline():
     assert row["grad_checkpoint"] and row["channels_last"]
 
 
+@pytest.mark.slow
 def test_grad_checkpoint_lowers_training_memory_memory_only_run():
     argv = ["--model", "cycle_gan", "--size", "64", "--ngf", "8", "--ndf", "8", "--threads", "1"]
     argv += ["--warmup", "2", "--repeats", "0", "--in_process", "--device", "cpu"]

@@ -168,6 +168,7 @@ def test_cli_writes_and_regenerates_its_own_output(tmp_path, capsys):
     assert sorted(os.listdir(out / "trainA")) == ["0000.png", "0001.png"]
 
 
+@pytest.mark.slow
 def test_cli_never_writes_into_a_users_folder(tmp_path):
     mine = tmp_path / "mine"
     (mine / "photos").mkdir(parents=True)

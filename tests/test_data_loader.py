@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from torch.utils.data import DistributedSampler, RandomSampler
 
-import data.loader as loader_module
 from data import create_dataset
 from data.loader import DataLoaderWrapper, worker_message
 from util.errors import UserError
@@ -84,11 +83,10 @@ def test_no_distributed_sampler_with_a_world_of_one(tmp_path):
         torch.distributed.destroy_process_group()
 
 
-def test_ddp_shards_the_epoch_between_ranks(monkeypatch):
+def test_ddp_shards_the_epoch_between_ranks():
     shards = []
     for rank in (0, 1):
-        monkeypatch.setattr(loader_module, "distributed_world", lambda rank=rank: (2, rank))
-        loader = wrapper(9, batch_size=2, seed=5)
+        loader = wrapper(9, batch_size=2, seed=5, rank=rank, world_size=2)
         assert len(loader) == 9 and loader.batches_per_epoch == 3  # 5 of the 9 images per rank, batches of 2
         shards.append(order(loader, 4))
         plain = DistributedSampler(Numbers(9), num_replicas=2, rank=rank, shuffle=True, seed=5)
@@ -179,8 +177,7 @@ def test_loading_in_the_main_process_leaves_its_random_streams_alone():
 
 def test_a_position_carries_over_to_another_process_count(monkeypatch):
     def loader(world: int, rank: int, **kw) -> DataLoaderWrapper:
-        monkeypatch.setattr(loader_module, "distributed_world", lambda: (world, rank))
-        return wrapper(9, seed=5, **kw)
+        return wrapper(9, seed=5, rank=rank, world_size=world, **kw)
 
     full = order(loader(1, 0), 2)
     # 2 processes x batch 1 stop after 2 steps (4 images of the epoch); 1 process takes the epoch from image 4 on.

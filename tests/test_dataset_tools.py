@@ -137,6 +137,7 @@ def test_make_dataset_aligned_pairs_in_sorted_order(tmp_path, capsys):
     assert abs(pair[:, :8].mean() - 40) < 2 and abs(pair[:, 8:].mean() - 50) < 2  # JPEG: close, not exact
 
 
+@pytest.mark.slow
 def test_make_dataset_aligned_refuses_unequal_counts(tmp_path, capsys):
     save(tmp_path / "testA" / "0.png", image(0))
     save(tmp_path / "testA" / "1.png", image(1))

@@ -8,6 +8,8 @@ from tests.test_train_e2e import train
 from tests.test_visdom import read_windows
 from tests.test_wandb import history_rows
 
+pytestmark = pytest.mark.slow  # end to end: real command lines in subprocesses
+
 
 @pytest.fixture(scope="module")
 def paired(tmp_path_factory):

@@ -15,6 +15,8 @@ from PIL import Image
 from data.builtin import make_paired_dataset, make_unpaired_dataset
 from tests.helpers import run_script
 
+pytestmark = pytest.mark.slow  # end to end: real command lines in subprocesses
+
 TINY = [
     "--ngf",
     "8",

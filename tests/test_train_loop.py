@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 import train
 from data.builtin import make_paired_dataset
 from tests.test_train_e2e import train as run_train
@@ -29,6 +31,7 @@ def test_plateau_metric_sums_generator_terms_only():
     assert train.generator_loss(Stub()) == 4.0
 
 
+@pytest.mark.slow
 def test_odd_batch_prints_at_crossings_and_the_final_epoch_saves_latest(tmp_path):
     data = make_paired_dataset(str(tmp_path / "p"), n_train=9, n_val=1, n_test=1, size=32)
     done = run_train(

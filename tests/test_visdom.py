@@ -36,6 +36,7 @@ def visdom_opt(display_opt, port, **overrides):
     return display_opt(**{**settings, **overrides})
 
 
+@pytest.mark.slow
 def test_images_grid_labels_and_loss_plot_reach_the_server(display_opt, visdom_server, capsys):
     opt = visdom_opt(display_opt, visdom_server, display_ncols=2)
     vis = Visualizer(opt)
@@ -69,6 +70,7 @@ def test_images_grid_labels_and_loss_plot_reach_the_server(display_opt, visdom_s
     assert "warning" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ncols_zero_gives_one_window_per_image(display_opt, visdom_server):
     opt = visdom_opt(display_opt, visdom_server, display_ncols=0, display_id=5)
     Visualizer(opt).display_current_results(three_visuals(), 1, save_result=False)
@@ -76,6 +78,7 @@ def test_ncols_zero_gives_one_window_per_image(display_opt, visdom_server):
     assert {win: w["title"] for win, w in windows.items()} == {"6": "real_A", "7": "fake_B", "8": "real_B"}
 
 
+@pytest.mark.slow
 def test_single_loss_plot(display_opt, visdom_server):
     opt = visdom_opt(display_opt, visdom_server)
     vis = Visualizer(opt)
@@ -103,6 +106,7 @@ def test_no_server_warns_once_and_training_goes_on(display_opt, tmp_path, free_p
     ).is_file()
 
 
+@pytest.mark.slow
 def test_server_lost_mid_run_warns_once_then_stays_quiet(display_opt, visdom_server, free_port, capsys):
     vis = Visualizer(visdom_opt(display_opt, visdom_server))
     vis.plot_current_losses(1, 0.1, {"G": 1.0})

@@ -49,6 +49,7 @@ def history_rows(path) -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.slow
 def test_losses_images_and_config_land_in_the_offline_run(display_opt, tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")

@@ -11,6 +11,15 @@ import torch.distributed as dist
 
 from util.errors import UserError
 
+_is_main_process = True  # set by setup_runtime; False on torchrun ranks other than 0
+
+
+def print0(*args, **kwargs) -> None:
+    """print() on the main process only: under torchrun one rank speaks for all (the others' warnings and
+    errors still reach stderr). Before setup_runtime, and in one-process runs, it is print()."""
+    if _is_main_process:
+        print(*args, **kwargs)
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -98,6 +107,8 @@ def _setup_ddp(world_size: int, norm: str, use_gpu: bool) -> Runtime:
             "--norm batch under torchrun keeps BatchNorm statistics per process; use --norm syncbatch or --norm instance",
             stacklevel=2,
         )
+    global _is_main_process
+    _is_main_process = rank == 0
     device = torch.device("cuda", local_rank) if use_gpu else torch.device("cpu")
     if use_gpu:
         torch.cuda.set_device(device)
