@@ -13,7 +13,7 @@ import sys
 
 from data import create_dataset
 from models import create_model
-from models.architecture import apply_saved_architecture, explicit_dests
+from models.architecture import apply_saved_architecture, explicit_dests, trained_with_ema
 from models.base_model import missing_checkpoint_message
 from options import check_unet_size, options_text, parse_options, save_options
 from util.distributed import setup_runtime
@@ -25,6 +25,19 @@ from util.visualizer import save_images
 def results_dir(opt) -> str:
     name = f"{opt.phase}_{opt.epoch}" + (f"_iter{opt.load_iter}" if opt.load_iter > 0 else "")
     return os.path.join(opt.results_dir, opt.name, name)
+
+
+def ema_suffix(opt, save_dir: str) -> str:
+    """ "_ema" (load `{epoch}_net_G_ema.pth`) when the run trained with --ema_decay, unless --no_ema."""
+    if not trained_with_ema(save_dir):
+        return ""
+    if opt.no_ema:
+        print("the run kept an average of its generator (--ema_decay); --no_ema: loading the raw weights")
+        return ""
+    print(
+        "the run kept an average of its generator (--ema_decay): loading it (*_ema.pth); --no_ema for the raw weights"
+    )
+    return "_ema"
 
 
 def test(argv: list[str]) -> str:
@@ -45,6 +58,7 @@ def test(argv: list[str]) -> str:
             "from the checkpoint's architecture.json: " + ", ".join(f"--{k} {v}" for k, v in applied.items())
         )
     save_options(opt, parser)
+    opt.load_suffix = ema_suffix(opt, save_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)

@@ -27,6 +27,7 @@ from models.base_model import BaseModel, capture_rng, restore_rng
 from options import options_text, parse_options, save_options
 from util.distributed import Runtime, setup_runtime
 from util.errors import UserError
+from util.validation import TrainingEvaluation
 from util.visualizer import Visualizer
 
 
@@ -109,6 +110,7 @@ def train(argv: list[str]) -> None:
     if rt.is_main:
         save_architecture(opt, save_dir)
     visualizer = Visualizer(opt, is_main_process=rt.is_main)
+    evaluation = TrainingEvaluation(opt, rt, model, visualizer)  # --ema_decay, --val_freq, --save_best
 
     progress = {
         "schedule_epoch_count": opt.epoch_count,
@@ -128,12 +130,22 @@ def train(argv: list[str]) -> None:
         print(
             f"no training state saved with these weights: optimizers restart, epochs count from --epoch_count {opt.epoch_count}"
         )
-    run_epochs(opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None)
+    evaluation.restore(resume["progress"] if resume is not None else None, progress)
+    run_epochs(
+        opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None, evaluation
+    )
     visualizer.close()
 
 
 def run_epochs(
-    opt, rt: Runtime, model, dataset, visualizer, progress: dict, rng_state: dict | None = None
+    opt,
+    rt: Runtime,
+    model,
+    dataset,
+    visualizer,
+    progress: dict,
+    rng_state: dict | None = None,
+    evaluation: TrainingEvaluation | None = None,
 ) -> None:
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     images_per_batch = opt.batch_size * rt.world_size
@@ -164,6 +176,8 @@ def run_epochs(
             t_data = time.time() - t_data_start
             t_step = time.time()
             model.train_step(micro)
+            if evaluation is not None:
+                evaluation.after_step()  # the generator average
             before = progress["num_images_seen"]
             progress["num_images_seen"] += images_per_batch * len(micro)
             progress["batches_in_epoch"] += len(micro)
@@ -188,6 +202,10 @@ def run_epochs(
 
         model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
         progress.update(epoch=epoch + 1, batches_in_epoch=0)
+        if (
+            evaluation is not None
+        ):  # validation and best_net_* before the save, whose state then holds the best
+            evaluation.end_of_epoch(epoch, progress)
         labels = (
             ["latest", str(epoch)]
             if epoch % opt.save_epoch_freq == 0

@@ -87,6 +87,7 @@ class BaseModel:
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self.loss: dict[str, torch.Tensor] = {}
         self.image_paths: list[str] = []
+        self.ema = None  # a models.ema.GeneratorEMA when training with --ema_decay; saved with the weights
 
     # -- what a subclass provides -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -162,7 +163,8 @@ class BaseModel:
                     lr_decay_iters=opt.lr_decay_iters,
                 )
         if not self.isTrain or opt.continue_train:
-            self.load_networks(self.checkpoint_label(opt))
+            # test.py sets load_suffix "_ema" for a run trained with --ema_decay (unless --no_ema)
+            self.load_networks(self.checkpoint_label(opt), suffix=getattr(opt, "load_suffix", ""))
         if opt.verbose:
             self.print_networks()
 
@@ -260,10 +262,13 @@ class BaseModel:
         os.makedirs(self.save_dir, exist_ok=True)
         for name, net in self.networks().items():
             save_network_weights(net, self.checkpoint_path(str(label), name))
+        if self.ema is not None:
+            self.ema.save(self.save_dir, str(label))
 
-    def load_networks(self, label: str | int) -> None:
+    def load_networks(self, label: str | int, suffix: str = "") -> None:
+        """Load `{label}_net_{name}{suffix}.pth` into each network (suffix "_ema": the averaged generator)."""
         for name, net in self.networks().items():
-            path = self.checkpoint_path(str(label), name)
+            path = self.checkpoint_path(str(label), name + suffix)
             if not os.path.isfile(path):
                 raise UserError(missing_checkpoint_message(path, self.save_dir))
             load_network_weights(unwrap(net), path, flag_hint=f"for network {name}")

@@ -25,6 +25,7 @@ INK = (0, 0, 0)
 GRID = (225, 225, 225)
 NUM_TICKS = 5
 CHART_SIZE = (720, 400)  # width, height in pixels
+METRIC_CHART_SIZE = (720, 220)  # one per validation metric
 
 
 @dataclass
@@ -118,7 +119,10 @@ def _draw_legend(draw: ImageDraw.ImageDraw, names: list[str], left: int, top: in
 
 
 def draw_loss_curves(
-    history: LossHistory, title: str = "loss over time", size: tuple[int, int] = CHART_SIZE
+    history: LossHistory,
+    title: str = "loss over time",
+    size: tuple[int, int] = CHART_SIZE,
+    y_label: str = "loss",
 ) -> Image.Image:
     """Line chart of every loss in `history` against epoch: one colour per loss, legend on the right."""
     image = Image.new("RGB", size, BACKGROUND)
@@ -143,7 +147,7 @@ def draw_loss_curves(
     _draw_axes(draw, frame, font)
     label_w, _ = _text_size(draw, "epoch", font)
     draw.text(((frame.left + frame.right - label_w) / 2, size[1] - 22), "epoch", fill=INK, font=font)
-    draw.text((10, frame.top - 22), "loss", fill=INK, font=font)
+    draw.text((10, frame.top - 22), y_label, fill=INK, font=font)
 
     for i, name in enumerate(history.names):
         color = COLORS[i % len(COLORS)]
@@ -155,3 +159,22 @@ def draw_loss_curves(
             draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=color)
     _draw_legend(draw, history.names, frame.right + 14, frame.top, font)
     return image
+
+
+def draw_metric_curves(
+    history: LossHistory, title: str, size: tuple[int, int] = METRIC_CHART_SIZE
+) -> Image.Image:
+    """One small chart per metric, stacked (PSNR in dB and SSIM in [0, 1] do not share an axis)."""
+    charts = [
+        draw_loss_curves(_one_metric(history, name), f"{title}: {name}", size, y_label=name)
+        for name in history.names
+    ]
+    image = Image.new("RGB", (size[0], size[1] * max(len(charts), 1)), BACKGROUND)
+    for i, chart in enumerate(charts):
+        image.paste(chart, (0, i * size[1]))
+    return image
+
+
+def _one_metric(history: LossHistory, name: str) -> LossHistory:
+    column = history.names.index(name)
+    return LossHistory([name], list(history.x), [[row[column]] for row in history.rows])
