@@ -105,7 +105,10 @@ def test_best_score_of_a_two_direction_model_is_the_mean_unless_one_direction_is
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        (["--val_freq", "1", "--val_metrics", "l1,sharpness"], "sharpness"),
+        (
+            ["--val_freq", "1", "--val_metrics", "l1,sharpness"],
+            "--val_metrics l1,sharpness: unknown metric sharpness",
+        ),
         (["--save_best", "psnr"], "--save_best psnr needs validation scores: add --val_freq N"),
         (
             ["--val_freq", "1", "--val_metrics", "l1", "--save_best", "psnr"],

@@ -60,7 +60,7 @@ def check_validation_options(opt: argparse.Namespace) -> None:
         raise UserError(f"--num_val must be at least 1, got {opt.num_val}")
     if not 0.0 <= opt.ema_decay < 1.0:
         raise UserError(f"--ema_decay must be in [0, 1) (0: off; e.g. 0.999), got {opt.ema_decay}")
-    names = _metrics().parse_metric_names(opt.val_metrics) if opt.val_metrics else None
+    names = parse_val_metrics(opt.val_metrics) if opt.val_metrics else None
     if opt.save_best:
         if opt.val_freq == 0:
             raise UserError(f"--save_best {opt.save_best} needs validation scores: add --val_freq N (e.g. 1)")
@@ -69,6 +69,13 @@ def check_validation_options(opt: argparse.Namespace) -> None:
             raise UserError(
                 f"--save_best {opt.save_best} is not among --val_metrics {opt.val_metrics}; add {base} to it"
             )
+
+
+def parse_val_metrics(text: str) -> list[str]:
+    try:
+        return _metrics().parse_metric_names(text)
+    except UserError as err:
+        raise UserError(f"--val_metrics {text}: {err}") from None
 
 
 def best_base_name(name: str, two_dirs: bool) -> str:
@@ -321,18 +328,13 @@ class TrainingEvaluation:
         self.expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
         self.last_epoch = opt.n_epochs + opt.n_epochs_decay
         if opt.ema_decay > 0:
-            model.ema = GeneratorEMA(
-                model.networks(), opt.ema_decay
-            )  # saved by model.save_networks from now on
+            # From now on model.save_networks also writes the average (`*_net_G_ema.pth`).
+            model.ema = GeneratorEMA(model.networks(), opt.ema_decay)
             if opt.continue_train:
                 self._load_ema(model)
         self.validator = self.log = self.best = None
         if opt.val_freq > 0:
-            names = (
-                _metrics().parse_metric_names(opt.val_metrics)
-                if opt.val_metrics
-                else default_metric_names(opt)
-            )
+            names = parse_val_metrics(opt.val_metrics) if opt.val_metrics else default_metric_names(opt)
             if opt.save_best and best_base_name(opt.save_best, two_directions(opt)) not in names:
                 raise UserError(f"--save_best {opt.save_best} is not among the validation metrics "
                                 f"({','.join(names)}); add it with --val_metrics")  # fmt: skip
