@@ -97,13 +97,47 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 PER_IMAGE = {"l1": l1_per_image, "psnr": psnr_per_image, "ssim": ssim_per_image}
+DISTRIBUTION = ("fid", "kid")
+KID_SUBSETS = 100  # torch-fidelity's defaults: 100 subsets of 1000 images (fewer when the sets are smaller)
+KID_SUBSET_SIZE = 1000
+KID_SEED = 2020
+
+
+def frechet_distance(fake_features: torch.Tensor, real_features: torch.Tensor) -> float:
+    """FID of two (N, D) feature sets: |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2), torch-fidelity's formula."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    stats = [fid_features_to_statistics(f.double().cpu()) for f in (fake_features, real_features)]
+    return float(fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"])
+
+
+def kernel_inception_distance(
+    fake_features: torch.Tensor,
+    real_features: torch.Tensor,
+    subsets: int = KID_SUBSETS,
+    subset_size: int | None = None,
+) -> tuple[float, float]:
+    """KID (mean, std over `subsets` random subsets): unbiased MMD^2 with the cubic polynomial kernel
+    (x.y / D + 1)^3, torch-fidelity's formula and seed. `subset_size` defaults to min(1000, both set sizes)."""
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    size = subset_size or min(KID_SUBSET_SIZE, len(fake_features), len(real_features))
+    out = kid_features_to_metric(
+        fake_features.double().cpu(),
+        real_features.double().cpu(),
+        kid_subsets=subsets,
+        kid_subset_size=size,
+        verbose=False,
+        rng_seed=KID_SEED,
+    )  # kernel: torch-fidelity's default, (x.y / D + 1)^3
+    return float(out["kernel_inception_distance_mean"]), float(out["kernel_inception_distance_std"])
 
 
 class MetricSet:
-    """Accumulates the requested metrics over batches of uint8 images; `compute()` gives the averages.
+    """Accumulates the requested metrics over batches of uint8 images; `compute()` gives the results.
 
     Paired metrics are averaged over images (each image counts once, whatever the batch size); fid and kid
-    are computed once on all features seen.
+    are computed once on the Inception features of all images seen. Networks load once, at construction.
     """
 
     def __init__(
@@ -113,36 +147,79 @@ class MetricSet:
         inception_weights: str | None = None,
         lpips_weights: str | None = None,
     ) -> None:
+        from util import metric_weights as weights
+
         self.names = parse_metric_names(list(names))
         self.device = torch.device(device)
-        not_yet = [n for n in self.names if n not in PER_IMAGE]
-        if not_yet:
-            raise UserError(f"metric {', '.join(not_yet)} is not available yet; use l1, psnr, ssim")
+        self.inception = self.lpips = None
+        wanted = set(self.names)
+        if wanted & set(DISTRIBUTION):
+            needing = [n for n in self.names if n in DISTRIBUTION]
+            path = weights.resolve_weights(
+                inception_weights,
+                weights.INCEPTION_URL,
+                "--inception_weights",
+                " and ".join(needing),
+                [n for n in self.names if n not in DISTRIBUTION],
+            )
+            self.inception = weights.inception_extractor(path, self.device)
+        if "lpips" in wanted:
+            path = weights.resolve_weights(
+                lpips_weights,
+                weights.ALEXNET_URL,
+                "--lpips_weights",
+                "lpips",
+                [n for n in self.names if n != "lpips"],
+            )
+            self.lpips = weights.lpips_network(path, self.device)
         self.reset()
 
     def reset(self) -> None:
-        self.sums = {name: 0.0 for name in self.names if name in PER_IMAGE}
+        self.sums = {name: 0.0 for name in self.names if name in PAIRED}
+        self.features: dict[str, list[torch.Tensor]] = {"fake": [], "real": []}
         self.n = 0
 
+    @torch.no_grad()
     def update(self, fake: torch.Tensor, real: torch.Tensor) -> None:
-        """uint8 (N, 3, H, W) batches; paired metrics compare fake[i] with real[i]."""
+        """uint8 (N, 3, H, W) batches. Paired metrics compare fake[i] with real[i] (same shape required);
+        fid and kid only collect both sets (real may then hold another number of images, or other sizes)."""
         _check_batch(fake, "fake")
         _check_batch(real, "real")
-        if fake.shape != real.shape:
-            raise UserError(
-                f"paired metrics need fake and real images of the same size; got {tuple(fake.shape[1:])} and "
-                f"{tuple(real.shape[1:])}"
-            )
         fake, real = fake.to(self.device), real.to(self.device)
-        for name in self.sums:
-            self.sums[name] += float(PER_IMAGE[name](fake, real).sum())
+        if self.sums and (len(fake) or len(real)):
+            if fake.shape != real.shape:
+                raise UserError(
+                    f"paired metrics ({', '.join(self.sums)}) need fake and real images of the same size; got "
+                    f"{tuple(fake.shape)} and {tuple(real.shape)}"
+                )
+            for name in self.sums:
+                self.sums[name] += float(self._per_image(name, fake, real).sum())
+        if self.inception is not None:
+            for key, images in (("fake", fake), ("real", real)):
+                if len(images):  # an empty side lets a caller feed the two sets separately
+                    self.features[key].append(self.inception(images)[0].double().cpu())
         self.n += fake.shape[0]
 
+    def _per_image(self, name: str, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if name == "lpips":  # LPIPS takes [-1, 1]
+            return self.lpips(fake.float() / 127.5 - 1.0, real.float() / 127.5 - 1.0).flatten()
+        return PER_IMAGE[name](fake, real)
+
     def compute(self) -> dict[str, float]:
-        """{metric: value} for the requested names, plus "n" (number of fake images seen)."""
+        """{metric: value} for the requested names (kid adds kid_std), plus "n" (number of fake images seen)."""
         if self.n == 0:
             raise UserError("no images were scored; check the folders")
-        out = {name: self.sums[name] / self.n for name in self.names}
+        out: dict[str, float] = {}
+        feats = {k: torch.cat(v) for k, v in self.features.items() if v}
+        if feats and min(len(f) for f in feats.values()) < 2:
+            raise UserError("fid and kid need at least 2 fake and 2 real images; add images or drop fid,kid")
+        for name in self.names:
+            if name in PAIRED:
+                out[name] = self.sums[name] / self.n
+            elif name == "fid":
+                out["fid"] = frechet_distance(feats["fake"], feats["real"])
+            elif name == "kid":
+                out["kid"], out["kid_std"] = kernel_inception_distance(feats["fake"], feats["real"])
         out["n"] = self.n
         return out
 
