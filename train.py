@@ -186,8 +186,11 @@ def run_epochs(
                 plateau_sum, steps = plateau_sum + generator_loss(model), steps + 1
             if crossed(before, seen, opt.display_freq):
                 model.compute_visuals()
+                visuals = model.get_current_visuals()
+                if evaluation is not None:
+                    visuals.update(evaluation.ema_visuals(visuals))  # fake_B_ema, ... with --ema_decay
                 visualizer.display_current_results(
-                    model.get_current_visuals(), epoch, crossed(before, seen, opt.update_html_freq)
+                    visuals, epoch, crossed(before, seen, opt.update_html_freq)
                 )
             if crossed(before, seen, opt.print_freq):
                 losses = model.get_current_losses()

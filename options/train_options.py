@@ -152,6 +152,15 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="comma-separated metrics (l1, psnr, ssim, lpips, fid, kid); default per model, see docs/validation.md",
     )
     g.add_argument(
+        "--inception_weights",
+        type=str,
+        default=None,
+        help="Inception weights file for fid/kid validation (offline; see docs/evaluation.md)",
+    )
+    g.add_argument(
+        "--lpips_weights", type=str, default=None, help="AlexNet weights file for lpips validation (offline)"
+    )
+    g.add_argument(
         "--val_eval",
         action="store_true",
         help="validate in eval mode (dropout off, BatchNorm running statistics), as test.py --eval",

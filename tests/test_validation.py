@@ -17,9 +17,17 @@ from data.builtin import make_paired_dataset, make_unpaired_dataset
 from models import create_model
 from models.ema import GeneratorEMA
 from options import parse_train_options
+from tests.helpers import random_batch
 from util.distributed import Runtime
 from util.errors import UserError
-from util.validation import BestCheckpoint, MetricsLog, Validator, best_score, default_metric_names
+from util.validation import (
+    BestCheckpoint,
+    MetricsLog,
+    TrainingEvaluation,
+    Validator,
+    best_score,
+    default_metric_names,
+)
 from util.visualizer import Visualizer
 
 TINY = ["--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--norm", "instance", "--num_threads", "0",
@@ -168,7 +176,7 @@ def direct_l1(paired, net, n: int, seed: int) -> float:
 
 
 def test_validation_l1_equals_a_direct_computation_and_leaves_the_training_state_alone(paired):
-    opt = options(paired, "--val_freq", "1", "--num_val", "4", "--seed", "3")
+    opt = options(paired, "--val_freq", "1", "--num_val", "4", "--seed", "3", "--norm", "batch")
     model = create_model(opt)
     validator = Validator(opt, Runtime(torch.device("cpu")), ["l1", "psnr"])
     before = {k: v.clone() for k, v in model.netG.state_dict().items()}
@@ -201,3 +209,25 @@ def test_metrics_log_and_gallery_chart(tmp_path, display_opt):
     with Image.open(web / "images" / "metric_curves.png") as chart:
         assert chart.size == (720, 2 * 220)  # one chart per metric
     assert "metric_curves.png" in (web / "index.html").read_text()
+
+
+def test_gallery_shows_the_average_without_touching_random_or_batchnorm_state(paired):
+    opt = options(paired, "--ema_decay", "0.5", "--norm", "batch")
+    model = create_model(opt)
+    evaluation = TrainingEvaluation(opt, Runtime(torch.device("cpu")), model, visualizer=None)
+    model.set_input(random_batch(opt, seed=1, size=32))
+    model.forward()
+    visuals = model.get_current_visuals()
+    average = model.ema.networks["G"]
+    buffers = {k: v.clone() for k, v in average.named_buffers()}
+    torch.manual_seed(5)
+    shown = evaluation.ema_visuals(visuals)
+    next_draw = torch.rand(1)
+    torch.manual_seed(5)
+    assert torch.equal(torch.rand(1), next_draw)  # the training random stream did not move
+    assert list(shown) == ["fake_B_ema"]
+    for k, v in average.named_buffers():
+        assert torch.equal(v, buffers[k]), k  # train-mode BatchNorm statistics put back
+    torch.manual_seed(5)
+    with torch.no_grad():
+        assert torch.equal(shown["fake_B_ema"], average(visuals["real_A"]))  # same dropout masks

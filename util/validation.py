@@ -38,6 +38,13 @@ PAIRED_DEFAULT = ("l1", "psnr", "ssim")
 UNPAIRED_DEFAULT = ("fid", "kid")
 CHUNK = 16  # images per MetricSet.update call
 TWO_DIRECTION_MODELS = ("cycle_gan",)
+# With --ema_decay the gallery also shows each averaged generator's output on the training input shown:
+# model -> {generator: (input visual, added visual)}.
+EMA_VISUALS = {
+    "pix2pix": {"G": ("real_A", "fake_B_ema")},
+    "template": {"G": ("data_A", "output_ema")},
+    "cycle_gan": {"G_A": ("real_A", "fake_B_ema"), "G_B": ("real_B", "fake_A_ema")},
+}
 # Folders each dataset mode reads for a phase (validation checks them first, naming --val_phase).
 PHASE_FOLDERS = {"aligned": ("",), "template": ("",), "colorization": ("",), "unaligned": ("A", "B")}
 
@@ -215,7 +222,10 @@ class Validator:
             restore_rng(saved, rt.device)
         self.num_images = sum(len(d.references) for d in self.directions) // len(self.directions)
         # Built on rank 0 only (FID/KID load the Inception network); a missing weights file fails here, early.
-        self.metric_set = _metrics().MetricSet(metric_names, device=rt.device) if rt.is_main else None
+        self.metric_set = None
+        if rt.is_main:
+            weights = dict(inception_weights=opt.inception_weights, lpips_weights=opt.lpips_weights)
+            self.metric_set = _metrics().MetricSet(metric_names, device=rt.device, **weights)
 
     def translate(self, net: nn.Module, direction: Direction) -> list[torch.Tensor]:
         """uint8 outputs of ``net`` for every validation image of ``direction``, gathered from all ranks."""
@@ -362,6 +372,25 @@ class TrainingEvaluation:
     def after_step(self) -> None:
         if self.model.ema is not None:
             self.model.ema.update(self.model.networks())
+
+    def ema_visuals(self, visuals: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The averaged generators' outputs on the current training input (`fake_B_ema`, ...), for the gallery;
+        {} without --ema_decay. Random states and BatchNorm statistics are left as they were."""
+        inputs = EMA_VISUALS.get(self.opt.model, {})
+        if self.model.ema is None or not inputs:
+            return {}
+        saved, shown = capture_rng(self.rt.device), {}
+        try:
+            for name, net in self.model.ema.networks.items():
+                source, label = inputs[name]
+                buffers = [b.clone() for b in net.buffers()]
+                with torch.no_grad():
+                    shown[label] = net(visuals[source])
+                for b, kept in zip(net.buffers(), buffers, strict=True):
+                    b.copy_(kept)
+        finally:
+            restore_rng(saved, self.rt.device)
+        return shown
 
     def due(self, epoch: int) -> bool:
         return self.validator is not None and (epoch % self.opt.val_freq == 0 or epoch == self.last_epoch)
