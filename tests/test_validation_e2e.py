@@ -100,9 +100,19 @@ def fake_pngs(folder: Path) -> dict[str, np.ndarray]:
     return {p.name: np.asarray(Image.open(p)) for p in sorted((folder / "images").glob("*_fake_B.png"))}
 
 
+def evaluate(results_dir: Path, tmp_path, *extra) -> dict:
+    out = tmp_path / "scores.json"
+    done = run_script(["evaluate.py", "--results_dir", str(results_dir), "--json", str(out), *extra])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
 def test_test_py_takes_the_average_and_the_best_epoch(paired, tmp_path):
+    """Validated on the test images in eval mode, the best psnr is what test.py --epoch best --eval and then
+    evaluate.py report for them: validation scores what a user will see."""
     ck, results = tmp_path / "ck", tmp_path / "results"
-    train(paired, ck, "run", *VAL, "--save_best", "psnr", "--ema_decay", "0.5", "--n_epochs_decay", "0")
+    train(paired, ck, "run", "--val_freq", "1", "--val_metrics", "l1,psnr,ssim", "--val_phase", "test", "--val_eval",
+          "--save_best", "psnr", "--ema_decay", "0.5", "--n_epochs_decay", "0")  # fmt: skip
     base = ["test.py", "--dataroot", str(paired), "--name", "run", "--checkpoints_dir", str(ck), "--model", "pix2pix",
             "--results_dir", str(results), "--load_size", "32", "--crop_size", "32", "--eval"]  # fmt: skip
     done = run_script(base + ["--epoch", "best"])
@@ -113,6 +123,12 @@ def test_test_py_takes_the_average_and_the_best_epoch(paired, tmp_path):
     assert done.returncode == 0, done.stderr
     raw = fake_pngs(tmp_path / "raw" / "run" / "test_best")
     assert average.keys() == raw.keys() and len(raw) == 3
+    best = json.loads((ck / "run" / "best.json").read_text())
+    scores = evaluate(results / "run" / "test_best", tmp_path, "--metrics", "l1,psnr,ssim")
+    assert scores["fake_B"]["psnr"] == pytest.approx(best["value"], rel=1e-12)
+    logged = next(r for r in records(ck / "run") if r["epoch"] == best["epoch"])["metrics"]
+    for name in ("l1", "ssim"):
+        assert scores["fake_B"][name] == pytest.approx(logged[name], rel=1e-12, abs=1e-12), name
     assert any(not np.array_equal(average[k], raw[k]) for k in raw)
     # Without the average's file: one line naming it.
     (ck / "run" / "latest_net_G_ema.pth").unlink()
@@ -151,6 +167,16 @@ def test_cycle_gan_scores_each_direction_against_the_true_translations(tmp_path)
     assert set(log[0]["metrics"]) == {f"{m}_{side}" for m in ("l1", "psnr", "ssim") for side in "AB"}
     best = json.loads((tmp_path / "ck" / "cyc" / "best.json").read_text())
     assert best["metric"] == "psnr_B" and best["value"] == max(r["metrics"]["psnr_B"] for r in log)
+    # G_A's scores are what test.py + evaluate.py --gt_dir give on the same images with the final weights.
+    results = tmp_path / "results"
+    done = run_script(["test.py", "--dataroot", str(Path(data) / "testA"), "--name", "cyc", "--checkpoints_dir",
+                       str(tmp_path / "ck"), "--results_dir", str(results), "--model", "test", "--model_suffix", "_A",
+                       "--load_size", "32", "--crop_size", "32"])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = evaluate(results / "cyc" / "test_latest", tmp_path, "--gt_dir", f"fake={data}/testB_gt",
+                      "--metrics", "l1,psnr,ssim")["fake vs testB_gt"]  # fmt: skip
+    for name in ("l1", "psnr", "ssim"):
+        assert scores[name] == pytest.approx(log[-1]["metrics"][f"{name}_A"], rel=1e-12), name
 
 
 def test_missing_validation_folder_is_one_line(paired, tmp_path):

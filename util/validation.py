@@ -185,9 +185,16 @@ def cycle_directions(opt, dataset, keep, is_main: bool, paired: bool) -> list[Di
                 raise UserError(f"{reference} is missing: paired validation metrics need the true translation "
                                 f"of {path} there; use --val_metrics fid,kid without it")  # fmt: skip
             image = other_transform(load_checked(opt, reference)).unsqueeze(0)
-            direction.references.append(_metrics().to_uint8(image))
+            direction.references.append(file_uint8(image) if paired else _metrics().to_uint8(image))
         directions.append(direction)
     return directions
+
+
+def file_uint8(image: torch.Tensor) -> torch.Tensor:
+    """uint8 of a loaded image with the file's own bytes back (the loader's x / 127.5 - 1, inverted with rounding),
+    as evaluate.py reads a --gt_dir file. to_uint8 truncates instead, as test.py saves real_X.png."""
+    out = ((image + 1.0) / 2.0 * 255.0).round().clamp(0, 255).to(torch.uint8)
+    return out.repeat(1, 3, 1, 1) if out.shape[1] == 1 else out
 
 
 def default_metric_names(opt: argparse.Namespace) -> list[str]:
