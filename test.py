@@ -21,7 +21,7 @@ import os
 
 from data import create_dataset
 from models import create_model
-from models.architecture import apply_saved_architecture, explicit_dests
+from models.architecture import apply_saved_architecture, explicit_dests, trained_with_ema
 from models.base_model import missing_checkpoint_message
 from options import check_unet_size, options_text, parse_options, save_options
 from util.distributed import setup_runtime
@@ -72,6 +72,19 @@ def input_paths(dataset, direction: str) -> list[str]:
     return list(getattr(data, "AB_paths", None) or getattr(data, side, None) or getattr(data, "A_paths", []))
 
 
+def ema_suffix(opt, save_dir: str) -> str:
+    """ "_ema" (load `{epoch}_net_G_ema.pth`) when the run trained with --ema_decay, unless --no_ema."""
+    if not trained_with_ema(save_dir):
+        return ""
+    if opt.no_ema:
+        print("the run kept an average of its generator (--ema_decay); --no_ema: loading the raw weights")
+        return ""
+    print(
+        "the run kept an average of its generator (--ema_decay): loading it (*_ema.pth); --no_ema for the raw weights"
+    )
+    return "_ema"
+
+
 def test(argv: list[str]) -> str:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UserError(
@@ -95,6 +108,7 @@ def test(argv: list[str]) -> str:
         )
     web_dir = results_dir(opt)
     save_test_options(opt, parser, web_dir)
+    opt.load_suffix = ema_suffix(opt, save_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)

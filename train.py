@@ -35,6 +35,7 @@ from models.checkpoint_set import keep_numbered_train_states
 from options import options_text, parse_options, save_options
 from util.distributed import Runtime, print0, setup_runtime
 from util.resume import GracefulStop, open_resume, resume_position, warn_existing_run
+from util.validation import TrainingEvaluation
 from util.visualizer import Visualizer
 
 
@@ -124,6 +125,7 @@ def train(argv: list[str]) -> None:
     if rt.is_main:
         save_architecture(opt, save_dir)
     visualizer = Visualizer(opt, is_main_process=rt.is_main, images_per_epoch=len(dataset))
+    evaluation = TrainingEvaluation(opt, rt, model, visualizer)  # --ema_decay, --val_freq, --save_best
 
     progress = {
         "schedule_epoch_count": opt.epoch_count,
@@ -145,15 +147,32 @@ def train(argv: list[str]) -> None:
         print0(
             f"resuming at epoch {progress['epoch']}, {progress['num_images_seen']} images seen (full training state restored)"
         )
+    evaluation.restore(resume["progress"] if resume is not None else None, progress)
     with GracefulStop() as stop:
         run_epochs(
-            opt, rt, model, dataset, visualizer, progress, rng_state if resume is not None else None, stop
+            opt,
+            rt,
+            model,
+            dataset,
+            visualizer,
+            progress,
+            rng_state if resume is not None else None,
+            stop,
+            evaluation,
         )
     visualizer.close()
 
 
 def run_epochs(
-    opt, rt: Runtime, model, dataset, visualizer, progress: dict, rng_state: dict | None = None, stop=None
+    opt,
+    rt: Runtime,
+    model,
+    dataset,
+    visualizer,
+    progress: dict,
+    rng_state: dict | None = None,
+    stop: GracefulStop | None = None,
+    evaluation: TrainingEvaluation | None = None,
 ) -> None:
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     images_per_batch = opt.batch_size * rt.world_size
@@ -183,6 +202,8 @@ def run_epochs(
             t_step = time.time()
             # --noise_scale with no accumulation and no DDP trains each batch as two halves (same step)
             model.train_step(model.noise_scale.micro_batches(micro) if model.noise_scale else micro)
+            if evaluation is not None:
+                evaluation.after_step()  # the generator average
             before = progress["num_images_seen"]
             progress["num_images_seen"] += images_per_batch * len(micro)
             progress["images_in_epoch"] += images_per_batch * len(micro)
@@ -191,8 +212,11 @@ def run_epochs(
                 plateau_sum, steps = plateau_sum + generator_loss(model), steps + 1
             if crossed(before, seen, opt.display_freq):
                 model.compute_visuals()
+                visuals = model.get_current_visuals()
+                if evaluation is not None:
+                    visuals.update(evaluation.ema_visuals(visuals))  # fake_B_ema, ... with --ema_decay
                 visualizer.display_current_results(
-                    model.get_current_visuals(), epoch, crossed(before, seen, opt.update_html_freq)
+                    visuals, epoch, crossed(before, seen, opt.update_html_freq)
                 )
             if crossed(before, seen, opt.print_freq):
                 losses = model.get_current_losses()
@@ -210,6 +234,10 @@ def run_epochs(
         visualizer.save_epoch_end(epoch, model)  # a run shorter than --display_freq still leaves a gallery
         model.update_learning_rate(rt.mean(plateau_sum / steps) if steps else None)
         progress.update(epoch=epoch + 1, images_in_epoch=0)
+        if (
+            evaluation is not None
+        ):  # validation and best_net_* before the save, whose state then holds the best
+            evaluation.end_of_epoch(epoch, progress)
         numbered = epoch % opt.save_epoch_freq == 0
         # the final epoch always saves `latest` (SPEC §6 fix), so a short run leaves a usable model
         if numbered or epoch == last_epoch:

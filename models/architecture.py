@@ -31,9 +31,20 @@ SAME_MODEL_KEYS = ("direction",)
 def save_architecture(opt, save_dir: str) -> str:
     os.makedirs(save_dir, exist_ok=True)
     path = os.path.join(save_dir, ARCHITECTURE_FILE)
+    record = {key: getattr(opt, key) for key in ARCHITECTURE_KEYS}
+    record["ema"] = getattr(opt, "ema_decay", 0.0) > 0  # test.py then loads the averaged generator
     with open(path, "w") as f:
-        json.dump({key: getattr(opt, key) for key in ARCHITECTURE_KEYS}, f, indent=1)
+        json.dump(record, f, indent=1)
     return path
+
+
+def trained_with_ema(save_dir: str) -> bool:
+    """True when architecture.json says the run kept an average of its generators (--ema_decay)."""
+    path = os.path.join(save_dir, ARCHITECTURE_FILE)
+    if not os.path.isfile(path):
+        return False
+    with open(path) as f:
+        return bool(json.load(f).get("ema", False))
 
 
 def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, dict]:

@@ -85,6 +85,7 @@ class BaseModel:
         self.loss: dict[str, torch.Tensor] = {}
         self.image_paths: list[str] = []
         self.noise_scale: NoiseScaleMonitor | None = None  # --noise_scale: set by start_noise_scale()
+        self.ema = None  # a models.ema.GeneratorEMA when training with --ema_decay; saved with the weights
 
     # -- what a subclass provides -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -162,7 +163,8 @@ class BaseModel:
                     lr_decay_iters=opt.lr_decay_iters,
                 )
         if not self.isTrain or opt.continue_train:
-            self.load_networks(self.checkpoint_label(opt))
+            # test.py sets load_suffix "_ema" for a run trained with --ema_decay (unless --no_ema)
+            self.load_networks(self.checkpoint_label(opt), suffix=getattr(opt, "load_suffix", ""))
         if opt.verbose:
             self.print_networks()
 
@@ -278,14 +280,17 @@ class BaseModel:
     def save_networks(
         self, label: str | int, train_state: dict | None = None, info: dict | None = None
     ) -> str:
-        """Save the weights (and ``train_state`` when given) as one checkpoint set (models/checkpoint_set.py);
-        returns the save id."""
+        """Save the weights (with the generator averages under --ema_decay, and ``train_state`` when given) as
+        one checkpoint set (models/checkpoint_set.py); returns the save id."""
         weights = {name: cpu_state_dict(net) for name, net in self.networks().items()}
+        if self.ema is not None:
+            weights |= self.ema.state_dicts()
         return save_set(self.save_dir, label, weights, train_state, info or {})
 
-    def load_networks(self, label: str | int) -> None:
+    def load_networks(self, label: str | int, suffix: str = "") -> None:
+        """Load `{label}_net_{name}{suffix}.pth` into each network (suffix "_ema": the averaged generator)."""
         for name, net in self.networks().items():
-            path = self.checkpoint_path(str(label), name)
+            path = self.checkpoint_path(str(label), name + suffix)
             if not os.path.isfile(path):
                 raise UserError(missing_checkpoint_message(path, self.save_dir))
             load_network_weights(unwrap(net), path, flag_hint=f"for network {name}")

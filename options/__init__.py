@@ -91,6 +91,10 @@ def _finalize(opt: argparse.Namespace, is_train: bool) -> argparse.Namespace:
         opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
         opt.lr_D = opt.lr if opt.lr_D is None else opt.lr_D
     _check_names(opt)
+    if is_train:
+        from util.validation import check_validation_options
+
+        check_validation_options(opt)
     if is_train:  # test.py checks after it has read the checkpoint's architecture.json
         check_unet_size(opt)
     return opt

@@ -20,6 +20,11 @@ def add_test_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     g.add_argument(
         "--no_progress", action="store_true", help="no progress bar even when the output is a terminal"
     )
+    g.add_argument(
+        "--no_ema",
+        action="store_true",
+        help="use the raw generator weights of a run trained with --ema_decay (default: its average)",
+    )
     # The reference sets these two defaults for test.py: the test model, and no resize beyond the crop.
     parser.set_defaults(model="test")
     parser.set_defaults(load_size=parser.get_default("crop_size"))

@@ -148,4 +148,53 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     g.add_argument(
         "--no_progress", action="store_true", help="no progress bar even when the output is a terminal"
     )
+
+    g = parser.add_argument_group(
+        "validation, best checkpoint, EMA (not in the reference; all off by default)"
+    )
+    g.add_argument(
+        "--val_freq",
+        type=int,
+        default=0,
+        help="score the generator on --val_phase images every N epochs (0: never); see docs/validation.md",
+    )
+    g.add_argument(
+        "--val_phase",
+        type=str,
+        default="val",
+        help="the folder validation reads: DATAROOT/{val_phase} (aligned) or {val_phase}A/{val_phase}B (unaligned)",
+    )
+    g.add_argument("--num_val", type=int, default=50, help="how many validation images to score")
+    g.add_argument(
+        "--val_metrics",
+        type=str,
+        default="",
+        help="comma-separated metrics (l1, psnr, ssim, lpips, fid, kid); default per model, see docs/validation.md",
+    )
+    g.add_argument(
+        "--inception_weights",
+        type=str,
+        default=None,
+        help="Inception weights file for fid/kid validation (offline; see docs/evaluation.md)",
+    )
+    g.add_argument(
+        "--lpips_weights", type=str, default=None, help="AlexNet weights file for lpips validation (offline)"
+    )
+    g.add_argument(
+        "--val_eval",
+        action="store_true",
+        help="validate in eval mode (dropout off, BatchNorm running statistics), as test.py --eval",
+    )
+    g.add_argument(
+        "--save_best",
+        type=str,
+        default="",
+        help="keep best_net_*.pth and best.json by this validation metric (one of --val_metrics)",
+    )
+    g.add_argument(
+        "--ema_decay",
+        type=float,
+        default=0.0,
+        help="keep an exponential moving average of the generators with this decay, e.g. 0.999 (0: off)",
+    )
     return parser

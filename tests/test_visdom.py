@@ -118,3 +118,15 @@ def test_server_lost_mid_run_warns_once_then_stays_quiet(display_opt, visdom_ser
     (message,) = capsys.readouterr().err.splitlines()
     assert "lost the visdom server" in message
     assert len(vis.history) == 4  # the gallery's loss chart still gets every point
+
+
+def test_validation_scores_get_their_own_window(display_opt, visdom_server):
+    opt = visdom_opt(display_opt, visdom_server, display_id=3)
+    vis = Visualizer(opt)
+    vis.plot_metrics(1, {"l1": 0.25, "psnr": 12.5})
+    vis.plot_metrics(2, {"l1": 0.125, "psnr": 14.0})
+    plot = read_windows(visdom_server, opt.display_env)["3_metrics"]
+    assert plot["title"] == "demo validation"
+    traces = {trace["name"]: trace for trace in plot["content"]["data"]}
+    assert traces["psnr"]["x"] == [1, 2] and traces["psnr"]["y"] == pytest.approx([12.5, 14.0])
+    assert traces["l1"]["y"] == pytest.approx([0.25, 0.125])

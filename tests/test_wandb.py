@@ -2,13 +2,14 @@
 
 import struct
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from util.errors import UserError
 from util.visualizer import Visualizer
-from util.wandb_display import json_safe
+from util.wandb_display import WandbDisplay, json_safe
 
 # A .wandb file is a 7-byte W&B header, then a LevelDB-style log: 32 KiB blocks of chunks, each with a
 # 7-byte header (crc32, length, type), chunk types FULL=1 or FIRST=2 / MIDDLE=3 / LAST=4 of one record.
@@ -90,3 +91,12 @@ def test_config_is_made_json_safe():
         "x": None,
     }
     assert json_safe({"dataroot": object})["dataroot"] == "<class 'object'>"
+
+
+def test_validation_scores_are_logged_under_val():
+    # A stub run: a second offline wandb run in one process reuses the first one's settings and folder.
+    logged = []
+    display = WandbDisplay.__new__(WandbDisplay)
+    display.run = SimpleNamespace(log=logged.append)
+    display.log_metrics({"l1_A": 0.125, "psnr_A": 14.5}, 3)
+    assert logged == [{"val/l1_A": 0.125, "val/psnr_A": 14.5, "epoch": 3}]

@@ -7,10 +7,11 @@ import os
 import numpy as np
 
 from util.html import HTML
-from util.loss_plot import CHART_WIDTH, LossHistory, draw_loss_curves
+from util.loss_plot import CHART_WIDTH, LossHistory, draw_loss_curves, draw_metric_curves
 from util.util import mkdirs, save_image
 
 LOSS_CURVES_FILE = "loss_curves.png"
+METRIC_CURVES_FILE = "metric_curves.png"  # validation scores (--val_freq)
 
 
 def epoch_image_name(epoch: int, label: str) -> str:
@@ -50,6 +51,15 @@ class TrainingGallery:
         if is_new and self._last_epoch:
             self.write_index()
 
+    @property
+    def metric_curves_path(self) -> str:
+        return os.path.join(self.img_dir, METRIC_CURVES_FILE)
+
+    def save_metric_curves(self, history: LossHistory, title: str) -> None:
+        """Redraw the validation charts and the index (which shows them above the loss curves)."""
+        draw_metric_curves(history, title=title).save(self.metric_curves_path)
+        self.write_index()
+
     def write_index(self) -> None:
         """Loss curves, then one row per epoch from the newest down, for the epochs whose images exist.
 
@@ -57,6 +67,9 @@ class TrainingGallery:
         older epochs on the page and leaves out epochs that were never displayed.
         """
         page = HTML(self.web_dir, self.title, refresh=1)
+        if os.path.exists(self.metric_curves_path):
+            page.add_header("validation")
+            page.add_images([METRIC_CURVES_FILE], ["validation"], [METRIC_CURVES_FILE], width=CHART_WIDTH)
         if os.path.exists(self.loss_curves_path):
             page.add_header("loss curves")
             page.add_images([LOSS_CURVES_FILE], ["losses"], [LOSS_CURVES_FILE], width=CHART_WIDTH)

@@ -177,3 +177,9 @@ def draw_loss_curves(history: LossHistory, title: str = "training losses by epoc
         box = (col * panel_w, top, (col + 1) * panel_w, top + PANEL_HEIGHT)
         _draw_panel(draw, box, name, history.series(name), COLORS[i % len(COLORS)])
     return image
+
+
+def draw_metric_curves(history: LossHistory, title: str) -> Image.Image:
+    """Validation scores by epoch: one panel per metric, each with its own y range (PSNR in dB and SSIM in
+    [0, 1] do not share an axis)."""
+    return draw_loss_curves(history, title)

@@ -132,6 +132,20 @@ class VisdomDisplay:
         with self._reporting_lost_server():
             self.client.line(X=x, Y=np.array(history.rows), win=str(self.window_id), opts=opts)
 
+    def plot_metrics(self, history: LossHistory) -> None:
+        """Redraw the validation scores in their own window (`{window_id}_metrics`), one line per metric."""
+        if self.client is None:
+            return
+        x = np.stack([np.array(history.x)] * len(history.names), axis=1)
+        opts = {
+            "title": f"{self.title} validation",
+            "legend": history.names,
+            "xlabel": "epoch",
+            "ylabel": "score",
+        }
+        with self._reporting_lost_server():
+            self.client.line(X=x, Y=np.array(history.rows), win=f"{self.window_id}_metrics", opts=opts)
+
     @contextmanager
     def _reporting_lost_server(self) -> Iterator[None]:
         """A lost server is reported once and turns the display off; training carries on."""

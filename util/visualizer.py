@@ -37,6 +37,7 @@ class Visualizer:
         self.name = opt.name
         self.saved_this_epoch = False
         self.history = LossHistory()
+        self.metric_history = LossHistory()  # validation scores against epoch (--val_freq)
         self.log: LossLog | None = None
         self.gallery: TrainingGallery | None = None
         self.visdom: VisdomDisplay | None = None
@@ -108,6 +109,16 @@ class Visualizer:
             self.wandb.log_losses(losses, epoch + counter_ratio)
         if self.gallery:
             self.gallery.save_loss_curves(self.history, title=f"{self.name}: training losses by epoch")
+
+    def plot_metrics(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Add one validation's scores (util/validation.py) to the gallery's metrics chart, visdom and wandb."""
+        self.metric_history.add(epoch, metrics)
+        if self.visdom:
+            self.visdom.plot_metrics(self.metric_history)
+        if self.wandb:
+            self.wandb.log_metrics(metrics, epoch)
+        if self.gallery:
+            self.gallery.save_metric_curves(self.metric_history, title=f"{self.name} validation")
 
     def print_current_losses(
         self, epoch: int, iters: int, losses: dict[str, float], t_comp: float, t_data: float

@@ -50,6 +50,10 @@ class WandbDisplay:
         """Losses, plus the fractional epoch so the charts can use it as x axis."""
         self.run.log({**losses, "epoch": epoch})
 
+    def log_metrics(self, metrics: dict[str, float], epoch: int) -> None:
+        """Validation scores, under `val/` so they chart apart from the losses."""
+        self.run.log({**{f"val/{k}": v for k, v in metrics.items()}, "epoch": epoch})
+
     def close(self) -> None:
         """Finish the run and, when this display started it, wait until wandb has written everything.
 
