@@ -124,6 +124,8 @@ def evaluate(argv: list[str]) -> dict:
     if not all_names:
         raise UserError(f"--metrics {args.metrics}: none applies here (fid,kid compare unpaired sets)")
     all_names, paths = usable_weights(all_names, requested is not None, args)
+    if not all_names:
+        raise UserError("no metric can run: the weights they need are missing (see the notes above)")
     device = pick_device(args.device)
     results = {}
     show_bar = sys.stderr.isatty() and not args.no_progress

@@ -217,3 +217,20 @@ def test_command_line_prints_table_and_exit_codes(tmp_path):
     assert header == ["l1", "psnr", "n"]
     bad = run_script(["evaluate.py", "--fake", str(tmp_path / "nope"), "--real", str(folder)])
     assert bad.returncode == 2 and bad.stderr.startswith("error: --fake") and "Traceback" not in bad.stderr
+
+
+def test_default_metrics_skip_missing_weights_but_not_everything(tmp_path, capsys, monkeypatch):
+    from util import metric_weights
+    from util.errors import UserError
+
+    def offline(path, url, flag, metrics, still_run):
+        raise UserError(f"{metrics}: weights missing")
+
+    monkeypatch.setattr(metric_weights, "resolve_weights", offline)
+    paired, _ = results_folder(tmp_path / "p", pix2pix_row, n=2)
+    code, out, _ = run(["--results_dir", paired, "--json", tmp_path / "s.json"], capsys)
+    assert code == 0 and "note: skipping fid, kid" in out and "note: skipping lpips" in out
+    assert set(json.loads((tmp_path / "s.json").read_text())["fake_B"]) == {"l1", "psnr", "ssim", "n"}
+    unpaired, _ = results_folder(tmp_path / "u", cyclegan_row, n=2)
+    code, _, err = run(["--results_dir", unpaired], capsys)
+    assert code == 2 and err.startswith("error: no metric can run")
