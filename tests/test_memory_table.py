@@ -16,6 +16,7 @@ def keep_threads():
     torch.set_num_threads(n)
 
 
+@pytest.mark.slow
 def test_one_cell_per_crop_batch_and_variant_and_rows_ordered_by_pixels(tmp_path, capsys):
     # in one process the figures carry earlier cells' leftovers: only the table's shape is checked here
     argv = [
