@@ -59,8 +59,8 @@ def test_monitor_under_accumulation_matches_the_known_noise_scale():
         net.weight.copy_((w_star + delta)[None])
     optimizer = torch.optim.SGD(net.parameters(), lr=0.0)  # w stays put: the truth stays known
     micro, k = 4, 4
-    monitor = NoiseScaleMonitor({"G": optimizer}, {"G": net}, batch_size=micro, accum_steps=k, decay=0.999)
-    for _ in range(3000):
+    monitor = NoiseScaleMonitor({"G": optimizer}, {"G": net}, batch_size=micro, accum_steps=k, decay=0.998)
+    for _ in range(1200):
         optimizer.zero_grad()
         for _ in range(k):
             x, y = regression_batch(gen, w_star, micro)
