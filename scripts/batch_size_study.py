@@ -197,9 +197,6 @@ def run_cell(args, batch_size: int, seed: int) -> dict:
     plan = cell_plan(args, batch_size)
     argv = cell_argv(args, batch_size, seed, plan, os.path.join(args.out, "runs"))
     opt = parse_train_options(argv)
-    if any(n in PAIRED for n in args.metric_names) and opt.dataset_mode != "aligned":
-        raise UserError(f"--target/--metrics {','.join(n for n in args.metric_names if n in PAIRED)} compare "
-                        f"G(A) with its paired B, which --dataset_mode {opt.dataset_mode} has not; use fid or kid")  # fmt: skip
     seed_everything(opt.seed)
     device = setup_runtime(opt.gpu_ids, opt.norm).device
     with contextlib.redirect_stdout(io.StringIO()):
@@ -237,20 +234,36 @@ def settings_of(args) -> dict:
     return {k: getattr(args, k) for k in keys}
 
 
-def check_settings(args) -> None:
-    """A study folder holds one experiment: a re-run with other settings would mix cells."""
+def preflight(args) -> None:
+    """Everything that can fail before the first cell trains: the metrics, the dataset, the study folder.
+
+    A study folder holds one experiment: a re-run with other settings would mix cells, so it is refused.
+    """
+    MetricSet(args.metric_names)  # unknown metric, or weights missing for fid / kid / lpips
+    opt = parse_train_options(args.train_argv)
+    paired = [n for n in args.metric_names if n in PAIRED]
+    if paired and opt.dataset_mode != "aligned":
+        raise UserError(f"--target/--metrics {','.join(paired)} compare G(A) with its paired B, which "
+                        f"--dataset_mode {opt.dataset_mode} has not; use fid or kid")  # fmt: skip
     path = os.path.join(args.out, "settings.json")
-    mine = json.loads(json.dumps(settings_of(args)))
     if os.path.isfile(path):
         with open(path) as f:
             theirs = json.load(f)
+        mine = json.loads(json.dumps(settings_of(args)))
         changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         if changed:
             raise UserError(f"{args.out} holds a study with other settings ({', '.join(changed)}); "
                             "use another --out, or delete that folder to start over")  # fmt: skip
-    os.makedirs(os.path.join(args.out, "cells"), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(mine, f, indent=2)
+
+
+def save_cell(args, path: str, cell: dict) -> None:
+    """The settings (first time) and the cell; a cell counts as finished only once its file is whole."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(os.path.join(args.out, "settings.json"), "w") as f:
+        json.dump(settings_of(args), f, indent=2)
+    with open(path + ".tmp", "w") as f:
+        json.dump(cell, f, indent=2)
+    os.replace(path + ".tmp", path)
 
 
 def median_or_none(values: list) -> float | None:
@@ -313,8 +326,7 @@ def write_outputs(args, cells: list[dict], summary: dict) -> None:
 
 def study(argv: list[str]) -> dict:
     args, args.train_argv = parse_args(argv)
-    check_settings(args)
-    MetricSet(args.metric_names)  # a metric validation cannot compute: fail now, not after the first cell
+    preflight(args)
     cells = []
     for b in args.batch_sizes:
         for seed in args.seeds:
@@ -325,9 +337,7 @@ def study(argv: list[str]) -> dict:
                 print(f"batch {b:>4} seed {seed}: done before, skipped")
                 continue
             cell = run_cell(args, b, seed)
-            with open(path + ".tmp", "w") as f:
-                json.dump(cell, f, indent=2)
-            os.replace(path + ".tmp", path)  # a cell is finished only once its file is whole
+            save_cell(args, path, cell)
             cells.append(cell)
             steps = cell["steps_to_target"] if cell["reached"] else f">{cell['steps_run']}"
             print(f"batch {b:>4} seed {seed}: steps to target {steps}, {cell['train_wall_s']:.1f} s")

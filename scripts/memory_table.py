@@ -51,7 +51,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--netG", help="generator (default: the model's)")
     parser.add_argument("--norm", help="normalization (default: the model's)")
     parser.add_argument("--threads", type=int, help="torch threads in each measuring process")
-    parser.add_argument("--in_process", action="store_true", help="no fresh process per cell (for tests)")
+    parser.add_argument("--in_process", action="store_true",
+                        help="no fresh process per cell (for tests: later cells then count earlier cells' leftovers)")  # fmt: skip
     parser.add_argument("--json", help="also write the cells to this JSON file")
     args = parser.parse_args(argv)
     if args.device == "cpu" and "amp_fp16" in args.variants:

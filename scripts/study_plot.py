@@ -16,6 +16,7 @@ PANEL = (460, 380)  # width, height of one chart
 MARGIN = dict(left=70, top=40, right=20, bottom=50)
 NOTE_WIDTH = 300
 CRITICAL = (214, 39, 40)
+NOISE = (44, 160, 44)
 
 
 def _log_span(values: list[float]) -> tuple[float, float]:
@@ -39,7 +40,17 @@ class LogFrame:
         return self.left + fx * (self.right - self.left), self.bottom - fy * (self.bottom - self.top)
 
 
-def _panel(draw, font, origin, title, ylabel, cells, key, medians, critical) -> None:
+def _vertical(draw, font, frame: LogFrame, box, x: float, color, label: str, dash: int, row: int) -> None:
+    """A dashed vertical line at batch x (when inside the axis) with its label near the top."""
+    if not (2.0**frame.x0 <= x <= 2.0**frame.x1):
+        return
+    px, _ = frame.px(x, 10.0**frame.y0)
+    for y in range(box[1], box[3], 2 * dash):
+        draw.line([(px, y), (px, min(y + dash, box[3]))], fill=color, width=2)
+    draw.text((px + 4, box[1] + 4 + 14 * row), label, fill=color, font=font)
+
+
+def _panel(draw, font, origin, title, ylabel, cells, key, medians, critical, noise) -> None:
     ox, oy = origin
     box = (
         ox + MARGIN["left"],
@@ -55,7 +66,7 @@ def _panel(draw, font, origin, title, ylabel, cells, key, medians, critical) -> 
         draw.line([(box[0], py), (box[2], py)], fill=GRID)
         draw.text(
             (box[0] - 48, py - 6),
-            f"1e{decade}" if abs(decade) > 3 else f"{10.0**decade:g}",
+            f"1e{decade}" if abs(decade) > 5 else f"{10.0**decade:g}",
             fill=INK,
             font=font,
         )
@@ -68,10 +79,9 @@ def _panel(draw, font, origin, title, ylabel, cells, key, medians, critical) -> 
     draw.text(((box[0] + box[2]) / 2 - 30, box[3] + 24), "batch size (log)", fill=INK, font=font)
     draw.text((ox + 4, oy + 26), ylabel, fill=INK, font=font)
     if critical is not None:
-        px, _ = frame.px(critical, 10.0**frame.y0)
-        for y in range(box[1], box[3], 8):  # dashed vertical line
-            draw.line([(px, y), (px, min(y + 4, box[3]))], fill=CRITICAL, width=2)
-        draw.text((px + 4, box[1] + 4), f"critical {critical}", fill=CRITICAL, font=font)
+        _vertical(draw, font, frame, box, critical, CRITICAL, f"critical {critical}", dash=4, row=0)
+    if noise is not None and math.isfinite(noise) and noise > 0:
+        _vertical(draw, font, frame, box, noise, NOISE, f"B_simple(G) {noise:.3g}", dash=2, row=1)
     seeds = sorted({c["seed"] for c in cells})
     for c in cells:
         if c[key]:
@@ -87,25 +97,19 @@ def _panel(draw, font, origin, title, ylabel, cells, key, medians, critical) -> 
 
 def draw_study(summary: dict, cells: list[dict], target: str) -> Image.Image:
     """Two log-log panels (steps, SFO = images to target) with seeds as rings, medians as a line, the
-    least-SFO batch dashed in red, and the noise-scale estimates written beside them."""
+    least-SFO batch dashed in red, G's noise scale dotted in green, and the estimates written beside them."""
     image = Image.new("RGB", (2 * PANEL[0] + NOTE_WIDTH, PANEL[1]), BACKGROUND)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
     rows, critical = summary["per_batch"], summary["critical_batch_sfo"]
     steps = [(r["batch_size"], r["median_steps"]) for r in rows if r["median_steps"]]
     sfo = [(r["batch_size"], r["median_sfo"]) for r in rows if r["median_sfo"]]
-    _panel(draw, font, (0, 0), f"steps to {target}", "steps", cells, "steps_to_target", steps, critical)
+    noise = summary.get("noise_scale_G")
     _panel(
-        draw,
-        font,
-        (PANEL[0], 0),
-        f"SFO (images) to {target}",
-        "images",
-        cells,
-        "images_to_target",
-        sfo,
-        critical,
+        draw, font, (0, 0), f"steps to {target}", "steps", cells, "steps_to_target", steps, critical, noise
     )
+    _panel(draw, font, (PANEL[0], 0), f"SFO (images) to {target}", "images", cells, "images_to_target", sfo,
+           critical, noise)  # fmt: skip
     fitted = summary.get("fitted") or {}
     lines = [
         "median of seeds: line; each seed: ring",

@@ -114,6 +114,8 @@ def test_paired_target_on_unpaired_data_is_refused(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "error: --target/--metrics l1 compare G(A) with its paired B" in err and "use fid or kid" in err
+    # nothing written: a corrected re-run in the same --out is not refused
+    assert not (tmp_path / "s").exists()
 
 
 def test_fit_recovers_the_critical_batch_of_the_steps_model():

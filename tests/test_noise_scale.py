@@ -59,8 +59,8 @@ def test_monitor_under_accumulation_matches_the_known_noise_scale():
         net.weight.copy_((w_star + delta)[None])
     optimizer = torch.optim.SGD(net.parameters(), lr=0.0)  # w stays put: the truth stays known
     micro, k = 4, 4
-    monitor = NoiseScaleMonitor({"G": optimizer}, {"G": net}, batch_size=micro, accum_steps=k, decay=0.999)
-    for _ in range(3000):
+    monitor = NoiseScaleMonitor({"G": optimizer}, {"G": net}, batch_size=micro, accum_steps=k, decay=0.998)
+    for _ in range(1200):
         optimizer.zero_grad()
         for _ in range(k):
             x, y = regression_batch(gen, w_star, micro)
@@ -148,3 +148,48 @@ def test_ddp_estimate_equals_the_single_process_estimate_from_the_same_micro_bat
             for key, value in step_expected.items():
                 assert math.isfinite(value) and value != 0
                 assert step_got[key] == pytest.approx(value, rel=1e-3, abs=1e-7), (rank, key)
+
+
+@pytest.mark.slow
+def test_train_py_logs_noise_scales_after_the_losses_and_counts_images_once(tmp_path):
+    """train.py --noise_scale --batch_size 2: each batch trains as two halves, yet the loss log counts the
+    images once and shows noise_scale_G / noise_scale_D after the reference's loss names."""
+    from data.builtin import make_paired_dataset
+
+    root = make_paired_dataset(str(tmp_path / "facades"), n_train=8, n_val=0, n_test=0, size=32)
+    args = ["train.py", "--dataroot", root, "--name", "ns", "--checkpoints_dir", str(tmp_path / "ck")]
+    args += [
+        "--model",
+        "pix2pix",
+        "--norm",
+        "instance",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--netG",
+        "resnet_6blocks",
+    ]
+    args += ["--load_size", "32", "--crop_size", "32", "--n_epochs", "1", "--n_epochs_decay", "0"]
+    args += [
+        "--batch_size",
+        "2",
+        "--print_freq",
+        "4",
+        "--display_id",
+        "0",
+        "--num_threads",
+        "0",
+        "--noise_scale",
+    ]
+    done = run_script(args, env={"OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [
+        ln for ln in (tmp_path / "ck" / "ns" / "loss_log.txt").read_text().splitlines() if ln[:6] == "(epoch"
+    ]
+    assert [ln.split(")")[0] for ln in lines] == [
+        f"(epoch: 1, iters: {i}, time: {ln.split('time: ')[1].split(',')[0]}, data: {ln.split('data: ')[1].split(')')[0]}"
+        for i, ln in zip((4, 8), lines)
+    ]
+    names = [tok[:-1] for tok in lines[-1].split(") ")[1].split() if tok.endswith(":")]
+    assert names == ["G_GAN", "G_L1", "D_real", "D_fake", "noise_scale_G", "noise_scale_D"]
