@@ -19,6 +19,8 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 from torchvision.transforms.v2 import functional as F
 
+from options.model_options import no_options
+
 # Callers written for the reference pass PIL constants (Image.BICUBIC); torchvision wants InterpolationMode.
 _PIL_TO_MODE = {
     Image.Resampling.NEAREST: InterpolationMode.NEAREST,
@@ -39,12 +41,8 @@ class BaseDataset(torch.utils.data.Dataset, ABC):
         self.opt = opt
         self.root = opt.dataroot
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        """Add dataset-specific flags or change defaults; the default hook changes nothing."""
-        return parser
+    # Add dataset-specific flags or change defaults: the hooks live in options/model_options.py (torch-free).
+    modify_commandline_options = staticmethod(no_options)
 
     @abstractmethod
     def __len__(self) -> int: ...

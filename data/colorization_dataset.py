@@ -20,28 +20,25 @@ from data.checks import (
 )
 from data.color import srgb_to_lab
 from data.registry import register_dataset
+from options.model_options import COLORIZATION_DATA, colorization_data_options
 from util.errors import UserError
 
 # What colorization needs, flag by flag: one L channel in, two ab channels out.
-REQUIRED = {"input_nc": 1, "output_nc": 2, "direction": "AtoB"}
 
 
 @register_dataset("colorization")
 class ColorizationDataset(BaseDataset):
     """Items {A, B, A_paths, B_paths}: A = L/50 − 1 (1 channel), B = ab/110 (2 channels), both about [-1, 1]."""
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(**REQUIRED)
-        return parser
+    modify_commandline_options = staticmethod(
+        colorization_data_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt: argparse.Namespace) -> None:
         super().__init__(opt)
         check_dataroot(opt.dataroot)
         check_max_dataset_size(opt.max_dataset_size)
-        for flag, value in REQUIRED.items():
+        for flag, value in COLORIZATION_DATA.items():
             if getattr(opt, flag) != value:
                 raise UserError(
                     f"--dataset_mode colorization needs --{flag} {value} (got {getattr(opt, flag)}): "

@@ -15,20 +15,16 @@ from data.aligned_dataset import split_pair
 from data.base_dataset import BaseDataset, get_params, get_transform
 from data.checks import check_crop_vs_load, check_dataroot, check_max_dataset_size, find_images, load_checked
 from data.registry import register_dataset
+from options.model_options import template_data_options
 
 
 @register_dataset("template")
 class TemplateDataset(BaseDataset):
     """Items {A, B, A_paths, B_paths}: the halves of each file, with a shared crop and flip."""
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        """1. Flags of this dataset and its own defaults (the reference's template sets these two)."""
-        parser.add_argument("--new_dataset_option", type=float, default=1.0, help="new dataset option")
-        parser.set_defaults(max_dataset_size=10, new_dataset_option=2.0)
-        return parser
+    modify_commandline_options = staticmethod(
+        template_data_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt: argparse.Namespace) -> None:
         """2. Find the files and check the flags once, raising UserError with the fix in the message."""

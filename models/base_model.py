@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from options.model_options import no_options
 from util.distributed import print0
 from util.errors import UserError
 from util.registry import Registry
@@ -67,9 +68,7 @@ class BaseModel:
     loss_names: list[str] = []
     visual_names: list[str] = []
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool):
-        return parser
+    modify_commandline_options = staticmethod(no_options)  # the hooks: options/model_options.py
 
     def __init__(self, opt, device: torch.device | None = None, ddp: bool = False):
         self.opt = opt

@@ -1,6 +1,7 @@
 """Colorization: pix2pix from the L channel to the ab channels of Lab images."""
 
 from data.color import lab_to_rgb
+from options.model_options import colorization_options
 
 from .base_model import register_model
 from .pix2pix_model import Pix2PixModel
@@ -10,11 +11,9 @@ from .pix2pix_model import Pix2PixModel
 class ColorizationModel(Pix2PixModel):
     visual_names = ["real_A", "real_B_rgb", "fake_B_rgb"]
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool = True):
-        Pix2PixModel.modify_commandline_options(parser, is_train)
-        parser.set_defaults(dataset_mode="colorization", input_nc=1, output_nc=2)
-        return parser
+    modify_commandline_options = staticmethod(
+        colorization_options
+    )  # options/model_options.py: torch-free, for --help
 
     def compute_visuals(self) -> None:
         self.real_B_rgb = lab_to_rgb(self.real_A, self.real_B)

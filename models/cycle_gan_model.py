@@ -4,6 +4,7 @@ import itertools
 
 import torch
 
+from options.model_options import cycle_gan_options
 from util.errors import UserError
 
 from .base_model import BaseModel, register_model, set_requires_grad
@@ -16,23 +17,9 @@ from .losses import GANLoss, cal_gradient_penalty, cycle_loss, identity_loss
 class CycleGANModel(BaseModel):
     loss_names = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool = True):
-        parser.set_defaults(no_dropout=True)  # the paper's ResNet generators use no dropout
-        if is_train:
-            parser.add_argument(
-                "--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)"
-            )
-            parser.add_argument(
-                "--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)"
-            )
-            parser.add_argument(
-                "--lambda_identity",
-                type=float,
-                default=0.5,
-                help="weight of the identity loss, relative to the cycle loss weights (0 turns it off)",
-            )
-        return parser
+    modify_commandline_options = staticmethod(
+        cycle_gan_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)

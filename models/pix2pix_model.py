@@ -2,6 +2,8 @@
 
 import torch
 
+from options.model_options import pix2pix_options
+
 from .base_model import BaseModel, capture_rng, register_model, restore_rng, set_requires_grad
 from .checkpoint import unwrap
 from .losses import GANLoss, cal_gradient_penalty, l1_loss
@@ -12,14 +14,9 @@ class Pix2PixModel(BaseModel):
     loss_names = ["G_GAN", "G_L1", "D_real", "D_fake"]
     visual_names = ["real_A", "fake_B", "real_B"]
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool = True):
-        # The paper's setup: U-Net + BatchNorm on aligned pairs; vanilla GAN loss and no image pool.
-        parser.set_defaults(norm="batch", netG="unet_256", dataset_mode="aligned")
-        if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla")
-            parser.add_argument("--lambda_L1", type=float, default=100.0, help="weight for L1 loss")
-        return parser
+    modify_commandline_options = staticmethod(
+        pix2pix_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)

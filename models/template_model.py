@@ -3,6 +3,8 @@
 Copy this file, rename the class and the registered name, and change the networks and losses.
 """
 
+from options.model_options import template_model_options
+
 from .base_model import BaseModel, register_model
 from .losses import l1_loss
 
@@ -13,14 +15,9 @@ class TemplateModel(BaseModel):
     loss_names = ["G"]
     visual_names = ["data_A", "data_B", "output"]
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool = True):
-        parser.set_defaults(dataset_mode="aligned")
-        if is_train:
-            parser.add_argument(
-                "--lambda_regression", type=float, default=1.0, help="weight for the regression loss"
-            )
-        return parser
+    modify_commandline_options = staticmethod(
+        template_model_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)

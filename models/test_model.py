@@ -2,6 +2,7 @@
 
 import os
 
+from options.model_options import test_model_options
 from util.errors import UserError
 
 from .base_model import BaseModel, register_model
@@ -15,20 +16,9 @@ class TestModel(BaseModel):
     loss_names: list[str] = []
     visual_names = ["real", "fake"]
 
-    @staticmethod
-    def modify_commandline_options(parser, is_train: bool = False):
-        if is_train:
-            raise UserError(
-                "--model test is for test.py only; train with --model pix2pix or --model cycle_gan"
-            )
-        parser.set_defaults(dataset_mode="single")
-        parser.add_argument(
-            "--model_suffix",
-            type=str,
-            default="",
-            help="loads checkpoints/NAME/{epoch}_net_G{model_suffix}.pth, e.g. _A",
-        )
-        return parser
+    modify_commandline_options = staticmethod(
+        test_model_options
+    )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt, device=None, ddp=False):
         super().__init__(opt, device, ddp)

@@ -99,6 +99,12 @@ NUMERIC_RANGES: dict[str, Range] = {
     "lambda_B": AT_LEAST_0,  # cycle_gan
     "lambda_identity": AT_LEAST_0,  # cycle_gan
     "lambda_regression": AT_LEAST_0,  # template
+    # checkpoints, validation, averaging, noise scale
+    "keep_train_states": AT_LEAST_0,  # 0: numbered epochs keep weights only
+    "val_freq": AT_LEAST_0,  # 0: no validation
+    "num_val": AT_LEAST_1,
+    "ema_decay": Range(0, 1),  # 0: no average
+    "noise_scale_ema": Range(0, 1),
     # test
     "num_test": AT_LEAST_1,
     "aspect_ratio": POSITIVE,

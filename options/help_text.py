@@ -32,8 +32,8 @@ def _recorded_hooks(kind: str, hooks: dict[str, Callable], is_train: bool) -> di
     """'--model pix2pix' -> what its hook adds; hooks that refuse this entry point (--model test in train.py)
     are left out."""
     recorded = {}
-    # In registration order: a parent model (pix2pix) registers before its subclass (colorization), so a
-    # flag both add is listed under the parent.
+    # In table order: a parent model (pix2pix) comes before its subclass (colorization), so a flag both add is
+    # listed under the parent.
     for name in hooks:
         recorder = _HookRecorder()
         try:
@@ -46,13 +46,10 @@ def _recorded_hooks(kind: str, hooks: dict[str, Callable], is_train: bool) -> di
 
 def full_help(parser: argparse.ArgumentParser, is_train: bool) -> str:
     """The help of `parser` (base + train or test flags) plus every model's and dataset mode's flags."""
-    import data
-    import models
+    from .model_options import DATASET_OPTIONS, MODEL_OPTIONS  # torch-free: no model is imported for --help
 
-    model_hooks = {name: cls.modify_commandline_options for name, cls in models.MODELS.items()}
-    dataset_hooks = {name: cls.modify_commandline_options for name, cls in data.DATASETS.items()}
-    recorded = _recorded_hooks("--model", model_hooks, is_train)
-    recorded |= _recorded_hooks("--dataset_mode", dataset_hooks, is_train)
+    recorded = _recorded_hooks("--model", MODEL_OPTIONS, is_train)
+    recorded |= _recorded_hooks("--dataset_mode", DATASET_OPTIONS, is_train)
     users: dict[str, list[str]] = {}  # a flag added by several hooks (colorization reuses pix2pix's)
     for owner, recorder in recorded.items():
         for names, _ in recorder.flags:

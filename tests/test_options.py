@@ -176,6 +176,11 @@ BAD_NUMBERS = {
     "lambda_B": ([], "inf", "--lambda_B must be a finite number >= 0 (got inf)"),
     "lambda_identity": ([], "-0.5", "--lambda_identity must be >= 0 (got -0.5)"),
     "lambda_regression": (["--model", "template"], "-1", "--lambda_regression must be >= 0 (got -1.0)"),
+    "keep_train_states": ([], "-1", "--keep_train_states must be >= 0 (got -1)"),
+    "val_freq": ([], "-1", "--val_freq must be >= 0 (got -1)"),
+    "num_val": ([], "0", "--num_val must be >= 1 (got 0)"),
+    "ema_decay": ([], "1", "--ema_decay must be >= 0 and < 1 (got 1.0)"),
+    "noise_scale_ema": ([], "-0.5", "--noise_scale_ema must be >= 0 and < 1 (got -0.5)"),
     "num_test": (["test.py"], "0", "--num_test must be >= 1 (got 0)"),
     "aspect_ratio": (["test.py"], "0", "--aspect_ratio must be > 0 (got 0.0)"),
 }
@@ -357,3 +362,16 @@ def test_test_py_refuses_an_epoch_path_before_writing_anything(tmp_path):
         "or iter_1000 (to use another run's weights, pass --name OTHER)"
     ]
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["ck", "run"]
+
+
+def test_every_registered_hook_is_the_one_help_lists():
+    """`--help` reads the torch-free table in options/model_options.py: a model or dataset mode whose hook is
+    not that table's entry would have flags that `--help` does not show."""
+    import data
+    import models
+    from options.model_options import dataset_options, model_options
+
+    for name, cls in models.MODELS.items():
+        assert cls.modify_commandline_options is model_options(name), f"--model {name}"
+    for name, cls in data.DATASETS.items():
+        assert cls.modify_commandline_options is dataset_options(name), f"--dataset_mode {name}"

@@ -15,11 +15,13 @@ from torch import nn
 
 from data.builtin import make_paired_dataset, make_unpaired_dataset
 from models import create_model
+from models.checkpoint_set import save_set
 from models.ema import GeneratorEMA
 from options import parse_train_options
 from tests.helpers import random_batch
 from util.distributed import Runtime
 from util.errors import UserError
+from util.loss_plot import chart_size
 from util.validation import (
     BestCheckpoint,
     MetricsLog,
@@ -76,8 +78,9 @@ def test_ema_equals_the_hand_computed_average_and_copies_buffers():
 def test_ema_files_sit_beside_the_raw_weights(tmp_path):
     net = small_generator()
     ema = GeneratorEMA({"G_A": net, "G_B": small_generator()}, 0.5)
-    ema.save(str(tmp_path), "latest")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest_net_G_A_ema.pth", "latest_net_G_B_ema.pth"]
+    save_set(str(tmp_path), "latest", ema.state_dicts(), None, {})  # as BaseModel.save_networks does
+    names = ["latest_manifest.json", "latest_net_G_A_ema.pth", "latest_net_G_B_ema.pth"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     other = GeneratorEMA({"G_A": nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 3, 1)),
                           "G_B": small_generator()}, 0.5)  # fmt: skip
     assert other.load(str(tmp_path), "latest") and not other.load(str(tmp_path), "7")
@@ -123,9 +126,9 @@ def test_best_score_of_a_two_direction_model_is_the_mean_unless_one_direction_is
             "not among --val_metrics l1; add psnr",
         ),
         (["--val_freq", "1", "--save_best", "sharpness"], "--save_best 'sharpness' is not a metric"),
-        (["--ema_decay", "1.0"], "--ema_decay must be in [0, 1)"),
-        (["--val_freq", "-1"], "--val_freq must be 0"),
-        (["--val_freq", "1", "--num_val", "0"], "--num_val must be at least 1"),
+        (["--ema_decay", "1.0"], "--ema_decay must be >= 0 and < 1"),
+        (["--val_freq", "-1"], "--val_freq must be >= 0"),
+        (["--val_freq", "1", "--num_val", "0"], "--num_val must be >= 1"),
     ],
 )
 def test_clear_errors_at_parse_time(tmp_path, extra, expected):
@@ -203,11 +206,12 @@ def test_metrics_log_and_gallery_chart(tmp_path, display_opt):
         0
     ] == "(epoch: 1, images: 40) l1: 0.2500 psnr: 12.5000"
     visualizer = Visualizer(display_opt())
-    visualizer.plot_metrics(1, {"l1": 0.25, "psnr": 12.5})
-    visualizer.plot_metrics(2, {"l1": 0.125, "psnr": 14.0})
+    visualizer.plot_metrics(1, {"l1": 0.25, "psnr": 12.5, "ssim": 0.5})
+    visualizer.plot_metrics(2, {"l1": 0.125, "psnr": 14.0, "ssim": 0.625})
     web = tmp_path / "checkpoints" / "demo" / "web"
     with Image.open(web / "images" / "metric_curves.png") as chart:
-        assert chart.size == (720, 2 * 220)  # one chart per metric
+        assert chart.size == chart_size(3)  # one panel per metric: two rows of two panels
+        assert chart_size(3) != chart_size(1)
     assert "metric_curves.png" in (web / "index.html").read_text()
 
 

@@ -61,12 +61,7 @@ def two_directions(opt: argparse.Namespace) -> bool:
 
 def check_validation_options(opt: argparse.Namespace) -> None:
     """Parse-time checks of the validation, best-checkpoint and EMA flags (no file is read)."""
-    if opt.val_freq < 0:
-        raise UserError(f"--val_freq must be 0 (no validation) or a number of epochs, got {opt.val_freq}")
-    if opt.num_val < 1:
-        raise UserError(f"--num_val must be at least 1, got {opt.num_val}")
-    if not 0.0 <= opt.ema_decay < 1.0:
-        raise UserError(f"--ema_decay must be in [0, 1) (0: off; e.g. 0.999), got {opt.ema_decay}")
+    # --val_freq, --num_val and --ema_decay ranges: options/checks.py NUMERIC_RANGES (checked before this)
     names = parse_val_metrics(opt.val_metrics) if opt.val_metrics else None
     if opt.save_best:
         if opt.val_freq == 0:
