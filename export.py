@@ -126,7 +126,7 @@ def parity(
 def export(argv: list[str]) -> str:
     opt = build_parser().parse_args(argv)
     if opt.format not in FORMATS:
-        raise UserError(f"--format {opt.format} is not one of {', '.join(FORMATS)}")
+        raise UserError(f"--format {opt.format} is unknown; choose one of: {', '.join(FORMATS)}")
     import torch
 
     from models.inference import load_generator

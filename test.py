@@ -21,9 +21,9 @@ import os
 
 from data import create_dataset
 from models import create_model
-from models.architecture import apply_saved_architecture, explicit_dests, trained_with_ema
+from models.architecture import explicit_dests, saved_architecture, trained_with_ema
 from models.base_model import missing_checkpoint_message
-from options import check_unet_size, options_text, parse_options, save_options
+from options import check_unet_size, completed, options_text, parse_options, save_options
 from util.distributed import setup_runtime
 from util.errors import UserError
 from util.html import HTML
@@ -96,7 +96,11 @@ def test(argv: list[str]) -> str:
         raise UserError(
             missing_checkpoint_message(os.path.join(save_dir, f"{opt.epoch}_net_G.pth"), save_dir)
         )
-    applied, overridden = apply_saved_architecture(opt, explicit_dests(argv, parser), save_dir)
+    # Completed once, here: the checkpoint's architecture, then which weights file (the average or the raw one).
+    applied, overridden = saved_architecture(opt, explicit_dests(argv, parser), save_dir)
+    opt = completed(opt, **applied)
+    opt = completed(opt, load_suffix=ema_suffix(opt, save_dir))
+    check_unet_size(opt)
     print(options_text(opt, parser), end="")
     if applied:
         print(
@@ -108,12 +112,10 @@ def test(argv: list[str]) -> str:
         )
     web_dir = results_dir(opt)
     save_test_options(opt, parser, web_dir)
-    opt.load_suffix = ema_suffix(opt, save_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
-    model.setup(opt)  # a missing checkpoint is the first thing to report
-    check_unet_size(opt)
+    model.setup(opt)
     if (
         opt.eval
     ):  # Reference runs test in train mode unless --eval: dropout stays on, BatchNorm uses batch stats.

@@ -47,8 +47,8 @@ def trained_with_ema(save_dir: str) -> bool:
         return bool(json.load(f).get("ema", False))
 
 
-def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, dict]:
-    """Set from the saved record every architecture option not in ``explicit``.
+def saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, dict]:
+    """The saved record's value of every architecture option not in ``explicit`` that differs from ``opt``.
 
     Returns (applied, overridden): the options changed from the record, and the saved values of the
     options the command line gave differently (the command line wins).
@@ -71,7 +71,6 @@ def apply_saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[di
             overridden[key] = saved[key]
         else:
             applied[key] = saved[key]
-            setattr(opt, key, saved[key])
     return applied, overridden
 
 

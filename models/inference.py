@@ -84,7 +84,7 @@ def resolve_architecture(saved: Mapping, which: str, overrides: Mapping) -> dict
 def find_weights(path: str, which: str | None, epoch: str) -> tuple[str, str]:
     """(weights file, generator name) for a checkpoint folder or a ``*_net_G*.pth`` file."""
     if which is not None and which not in GENERATOR_NAMES:
-        raise UserError(f"--which {which} is not one of {', '.join(GENERATOR_NAMES)}")
+        raise UserError(f"--which {which} is unknown; choose one of: {', '.join(GENERATOR_NAMES)}")
     if os.path.isfile(path):
         match = re.search(r"_net_(G(?:_[AB])?)\.pth$", os.path.basename(path))
         return path, which or (match.group(1) if match else "G")

@@ -33,7 +33,7 @@ class GANLoss(nn.Module):
     def __init__(self, gan_mode: str, target_real_label: float = 1.0, target_fake_label: float = 0.0) -> None:
         super().__init__()
         if gan_mode not in GAN_OBJECTIVES:
-            raise UserError(f"--gan_mode {gan_mode} is unknown; choose one of {'|'.join(GAN_MODES)}")
+            raise UserError(f"--gan_mode {gan_mode} is unknown; choose one of: {', '.join(GAN_MODES)}")
         self.gan_mode = gan_mode
         self.objective = GAN_OBJECTIVES[gan_mode]
         self.register_buffer("real_label", torch.tensor(target_real_label))

@@ -57,7 +57,7 @@ def define_G(
 ) -> nn.Module:
     """The initialised generator ``--netG``, on the CPU (the model moves it to its device)."""
     if netG not in GENERATORS:
-        raise UserError(f"--netG {netG} is unknown; choose one of {'|'.join(GENERATOR_NAMES)}")
+        raise UserError(f"--netG {netG} is unknown; choose one of: {', '.join(GENERATOR_NAMES)}")
     norm_layer = get_norm_layer(norm)
     net = GENERATORS[netG](
         input_nc,
@@ -81,6 +81,6 @@ def define_D(
 ) -> nn.Module:
     """The initialised discriminator ``--netD``, on the CPU (the model moves it to its device)."""
     if netD not in DISCRIMINATORS:
-        raise UserError(f"--netD {netD} is unknown; choose one of {'|'.join(DISCRIMINATOR_NAMES)}")
+        raise UserError(f"--netD {netD} is unknown; choose one of: {', '.join(DISCRIMINATOR_NAMES)}")
     net = DISCRIMINATORS[netD](input_nc, ndf, n_layers_D, get_norm_layer(norm))
     return init_weights(net, init_type, init_gain)

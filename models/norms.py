@@ -35,8 +35,8 @@ def get_norm_layer(norm_type: str = "instance") -> NormLayer:
     """The constructor ``num_features -> nn.Module`` for ``--norm``."""
     name = NORM_ALIASES.get(norm_type, norm_type)
     if name not in NORMS:
-        choices = "|".join(NORM_NAMES + tuple(NORM_ALIASES))
-        raise UserError(f"--norm {norm_type} is unknown; choose one of {choices}")
+        choices = ", ".join(NORM_NAMES + tuple(NORM_ALIASES))
+        raise UserError(f"--norm {norm_type} is unknown; choose one of: {choices}")
     return NORMS[name]
 
 
@@ -59,7 +59,7 @@ INIT_TYPES = tuple(INIT_FUNCS)
 def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
     """Conv/linear weights by ``init_type``, biases 0; BatchNorm (and SyncBatchNorm) weights N(1, gain)."""
     if init_type not in INIT_FUNCS:
-        raise UserError(f"--init_type {init_type} is unknown; choose one of {'|'.join(INIT_TYPES)}")
+        raise UserError(f"--init_type {init_type} is unknown; choose one of: {', '.join(INIT_TYPES)}")
     init_weight = INIT_FUNCS[init_type]
 
     def init_module(m: nn.Module) -> None:

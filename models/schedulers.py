@@ -90,7 +90,7 @@ def get_scheduler(
 ) -> lr_scheduler.LRScheduler | lr_scheduler.ReduceLROnPlateau:
     """The schedule ``--lr_policy`` for ``optimizer``; sets the lr of the first epoch, ``epoch_count``."""
     if lr_policy not in SCHEDULERS:
-        raise UserError(f"--lr_policy {lr_policy} is unknown; choose one of {'|'.join(LR_POLICIES)}")
+        raise UserError(f"--lr_policy {lr_policy} is unknown; choose one of: {', '.join(LR_POLICIES)}")
     return SCHEDULERS[lr_policy](optimizer, n_epochs, n_epochs_decay, epoch_count, lr_decay_iters)
 
 

@@ -20,6 +20,8 @@ from .test_options import TEST_OVERRIDES, add_test_options
 from .train_options import add_train_options
 
 __all__ = [
+    "Options",
+    "completed",
     "TEST_OVERRIDES",
     "check_unet_size",
     "options_text",
@@ -141,21 +143,41 @@ def _check_names(opt: argparse.Namespace) -> None:
     for flag, names in checks:
         value = getattr(opt, flag)
         if value not in names:
-            raise UserError(f"--{flag} {value!r} is not one of: {', '.join(names)}")
+            raise UserError(f"--{flag} {value} is unknown; choose one of: {', '.join(names)}")
 
 
-def parse_options(argv: list[str], is_train: bool) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
-    """Parse argv into options; also return the final parser (for ``options_text``)."""
+class Options(argparse.Namespace):
+    """Parsed, checked options, read-only: what an entry point learns later (test.py's architecture.json, the
+    epoch a resume continues) makes a new object with ``completed``, so no code below reads a changed value."""
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(
+            f"options are read-only after parsing (setting {name}); make a new set: options.completed(opt, {name}=...)"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"options are read-only after parsing (deleting {name})")
+
+
+def completed(opt: argparse.Namespace, **values) -> Options:
+    """A read-only copy of ``opt`` with ``values`` set."""
+    frozen = Options.__new__(Options)
+    frozen.__dict__.update({**vars(opt), **values})
+    return frozen
+
+
+def parse_options(argv: list[str], is_train: bool) -> tuple[Options, argparse.ArgumentParser]:
+    """Parse argv into read-only options; also return the final parser (for ``options_text``)."""
     parser = _build_parser(list(argv), is_train)
     opt = parser.parse_args(list(argv))
-    return _finalize(opt, is_train), parser
+    return completed(_finalize(opt, is_train)), parser
 
 
-def parse_train_options(argv: list[str]) -> argparse.Namespace:
+def parse_train_options(argv: list[str]) -> Options:
     return parse_options(argv, is_train=True)[0]
 
 
-def parse_test_options(argv: list[str]) -> argparse.Namespace:
+def parse_test_options(argv: list[str]) -> Options:
     return parse_options(argv, is_train=False)[0]
 
 

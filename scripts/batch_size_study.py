@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data import create_dataset  # noqa: E402
 from models import create_model  # noqa: E402
-from options import parse_train_options  # noqa: E402
+from options import completed, parse_train_options  # noqa: E402
 from scripts.study_plot import draw_study  # noqa: E402
 from train import seed_everything  # noqa: E402
 from util.distributed import setup_runtime  # noqa: E402
@@ -148,7 +148,7 @@ def validation_set(argv: list[str], opt, args):
     val_argv = ["--phase", args.val_phase, "--serial_batches", "--no_flip", "--load_size", str(opt.crop_size)]
     val_opt = parse_train_options([*argv, *val_argv])
     if args.val_images:
-        val_opt.max_dataset_size = args.val_images
+        val_opt = completed(val_opt, max_dataset_size=args.val_images)
     with contextlib.redirect_stdout(io.StringIO()):
         return create_dataset(val_opt)
 

@@ -224,7 +224,7 @@ def test_cycle_gan_picks_g_a_and_swaps_channels_for_g_b(tmp_path):
 
 def test_clear_errors(tmp_path):
     write_checkpoint(tmp_path / "ck")
-    with pytest.raises(UserError, match="--which G_C is not one of G, G_A, G_B"):
+    with pytest.raises(UserError, match="--which G_C is unknown; choose one of: G, G_A, G_B"):
         load_generator(str(tmp_path / "ck"), which="G_C")
     with pytest.raises(UserError, match="no checkpoint folder"):
         load_generator(str(tmp_path / "nope"))

@@ -66,7 +66,14 @@ def test_translate_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "in" / "broken.png").write_bytes(b"no png")
     base = ["--checkpoints_dir", str(tmp_path / "ck"), "--output", str(tmp_path / "o")]
     cases = {
-        ("--name", "run", "--input", str(tmp_path / "in"), "--which", "G_X"): "--which G_X is not one of",
+        (
+            "--name",
+            "run",
+            "--input",
+            str(tmp_path / "in"),
+            "--which",
+            "G_X",
+        ): "--which G_X is unknown; choose one of",
         ("--name", "missing", "--input", str(tmp_path / "in")): "no checkpoint folder",
         ("--name", "run", "--input", str(tmp_path / "in")): "cannot read image",
         ("--name", "run", "--input", str(tmp_path / "nowhere")): "neither an image file nor a folder",
@@ -148,7 +155,7 @@ def test_export_refuses_what_it_cannot_reproduce(tmp_path):
     write_checkpoint(tmp_path / "ck" / "run", netG="unet_256", norm="batch", dropout=True)
     with pytest.raises(UserError, match="dropout layers.*--eval.*--drop_dropout"):
         _export(tmp_path, "--format", "onnx", "--output", str(tmp_path / "g.onnx"))
-    with pytest.raises(UserError, match="--format tflite is not one of onnx, torchscript"):
+    with pytest.raises(UserError, match="--format tflite is unknown; choose one of: onnx, torchscript"):
         _export(tmp_path, "--format", "tflite", "--output", str(tmp_path / "g"))
     r = run_script(["export.py", "--name", "run", "--checkpoints_dir", str(tmp_path / "ck"), "--format", "onnx",
                     "--output", str(tmp_path / "g.onnx")])  # fmt: skip

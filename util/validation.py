@@ -365,11 +365,10 @@ class TrainingEvaluation:
                 f"no {label}_net_*_ema.pth saved with these weights: the generator average restarts from them"
             )
 
-    def restore(self, saved_progress: dict | None, progress: dict) -> None:
-        """Take the best score so far from a resumed training state and keep it in ``progress`` (saved with it)."""
+    def restore(self, progress) -> None:
+        """Take the best score so far from a resumed run's ``progress`` (util.resume.Progress, saved with it)."""
         if self.best is not None:
-            self.best.record = (saved_progress or {}).get("best")
-            progress["best"] = self.best.record
+            self.best.record = progress.best
 
     def after_step(self) -> None:
         if self.model.ema is not None:
@@ -397,19 +396,19 @@ class TrainingEvaluation:
     def due(self, epoch: int) -> bool:
         return self.validator is not None and (epoch % self.opt.val_freq == 0 or epoch == self.last_epoch)
 
-    def end_of_epoch(self, epoch: int, progress: dict) -> dict[str, float] | None:
+    def end_of_epoch(self, epoch: int, progress) -> dict[str, float] | None:
         """Validate when due; log the scores; save `best_net_*` when they beat the best so far."""
         if not self.due(epoch):
             return None
         model = self.model
         generators = model.ema.networks if model.ema is not None else model.networks()
         metrics = self.validator.run(generators)
-        seen = progress["num_images_seen"]
+        seen = progress.num_images_seen
         if self.rt.is_main:
             print("validation " + self.log.write(epoch, seen, metrics))
             self.visualizer.plot_metrics(epoch, metrics)
         if self.best is not None and self.best.offer(best_score(metrics, self.opt.save_best), epoch, seen):
-            progress["best"] = self.best.record
+            progress.best = self.best.record
             if self.rt.is_main:
                 print(
                     f"best {self.opt.save_best} so far ({self.best.record['value']:.4f}): saving best_net_*.pth"
