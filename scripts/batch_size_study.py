@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data import create_dataset  # noqa: E402
 from models import create_model  # noqa: E402
+from models.noise_scale import BATCH_NORMS  # noqa: E402
 from options import completed, parse_train_options  # noqa: E402
 from scripts.study_plot import draw_study  # noqa: E402
 from train import seed_everything  # noqa: E402
@@ -140,6 +141,8 @@ def cell_argv(args, batch_size: int, seed: int, plan: dict, out_dir: str) -> lis
     if args.ttur:
         argv += ["--beta1", "0.5"]
     measure_noise = not args.no_noise_scale and (plan["accum_steps"] > 1 or batch_size % 2 == 0)
+    # batch norm makes a batch's samples dependent: the noise scale is refused there (docs/batch_size.md)
+    measure_noise = measure_noise and parse_train_options(args.train_argv).norm not in BATCH_NORMS
     return argv + (["--noise_scale"] if measure_noise else [])
 
 
@@ -203,6 +206,9 @@ def run_cell(args, batch_size: int, seed: int) -> dict:
         train_set = create_dataset(opt)
         model = create_model(opt, device)
         model.setup(opt)
+    if len(train_set) < plan["micro_batch"]:
+        raise UserError(f"--batch_sizes {batch_size}: the training set has {len(train_set)} images, fewer than one "
+                        f"batch of {plan['micro_batch']}; use smaller batches or --max_micro_batch")  # fmt: skip
     val_set = validation_set(argv, opt, args)
     checkpoints, history, hit, train_s = eval_steps(args), [], None, 0.0
     groups = step_groups(train_set, plan["micro_batch"], plan["accum_steps"])

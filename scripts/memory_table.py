@@ -99,7 +99,7 @@ def markdown_table(cells: list[dict], variants: list[str]) -> str:
     lines.append("|" + "---|" * (3 + len(variants)))
     for crop, b in keys:
         values = [peak.get((crop, b, v)) for v in variants]
-        shown = ["failed" if v is None else f"{v:.3g}" for v in values]
+        shown = ["failed" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.3g}" for v in values]
         lines.append(f"| {crop} | {b} | {b * crop * crop / 1e6:.3g} | " + " | ".join(shown) + " |")
     return "\n".join(lines)
 

@@ -124,3 +124,21 @@ def test_fit_recovers_the_critical_batch_of_the_steps_model():
     fit = fit_steps_model(rows)
     assert fit["S_min"] == pytest.approx(10) and fit["B_crit"] == pytest.approx(8)
     assert fit_steps_model(rows[:1]) is None
+
+
+def test_batch_norm_cells_train_without_a_noise_scale(tmp_path, paired_root):
+    argv = study_argv(tmp_path / "s", paired_root)
+    argv[argv.index("1") : argv.index("1") + 3] = ["2"]  # --batch_sizes 2
+    assert main([*argv, "--norm", "batch"]) == 0
+    cell = json.loads((tmp_path / "s" / "cells" / "bs2_seed0.json").read_text())
+    assert cell["reached"] and cell["noise_scale_G"] != cell["noise_scale_G"]  # NaN: not measured
+
+
+def test_a_batch_larger_than_the_training_set_is_refused(tmp_path, paired_root, capsys):
+    argv = study_argv(tmp_path / "s", paired_root)
+    argv[argv.index("1") : argv.index("1") + 3] = ["16"]  # 8 training images
+    assert main(argv) == 2
+    assert (
+        "error: --batch_sizes 16: the training set has 8 images, fewer than one batch"
+        in capsys.readouterr().err
+    )
