@@ -88,9 +88,9 @@ NUMERIC_RANGES: dict[str, Range] = {
     "lr_decay_iters": AT_LEAST_1,
     "accum_steps": AT_LEAST_1,
     # optimisation
-    "lr": POSITIVE,
-    "lr_G": POSITIVE,
-    "lr_D": POSITIVE,
+    "lr": AT_LEAST_0,  # 0 freezes the weights (a dry run, or scoring validation without training)
+    "lr_G": AT_LEAST_0,
+    "lr_D": AT_LEAST_0,
     "beta1": Range(0, 1),  # Adam needs 0 <= beta1 < 1
     "pool_size": AT_LEAST_0,  # 0: no image pool
     # loss weights added by the models' hooks (0 turns a term off)
