@@ -102,7 +102,8 @@ def usable_weights(names: list[str], explicit: bool, args: argparse.Namespace) -
         except UserError as err:
             if explicit or getattr(args, key) is not None:
                 raise
-            print(f"note: skipping {', '.join(needing)}: {err}")
+            reason = str(err).removeprefix(f"{' and '.join(needing)}: ")
+            print(f"note: skipping {', '.join(needing)}: {reason}")
             names = others
     return names, paths
 

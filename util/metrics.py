@@ -15,6 +15,8 @@ The computations are the libraries' (torchmetrics, torch-fidelity); this module 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
@@ -115,7 +117,13 @@ def frechet_distance(fake_features: torch.Tensor, real_features: torch.Tensor) -
     from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
     stats = [fid_features_to_statistics(f.double().cpu()) for f in (fake_features, real_features)]
-    return float(fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"])
+    # scipy warns that sqrtm(disp=False) is deprecated, and that the covariance is singular whenever there are
+    # fewer images than 2048 feature dimensions (the usual case here; docs/evaluation.md explains the bias).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(
+            fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"]
+        )
 
 
 def kernel_inception_distance(
