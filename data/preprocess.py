@@ -59,10 +59,6 @@ class Preprocess:
     def crops(self) -> bool:
         return "crop" in self.preprocess
 
-    def resized(self, size: tuple[int, int]) -> tuple[int, int]:
-        """(width, height) of an image of `size` after the resize step, before any crop."""
-        return resized_size(self.preprocess, self.load_size, self.crop_size, size)
-
 
 def as_preprocess(settings: Preprocess | argparse.Namespace) -> Preprocess:
     """`settings` itself, or the Preprocess of an options namespace (for callers written for the reference,

@@ -6,11 +6,12 @@ import random
 
 import pytest
 import torch
+from PIL import Image
 
 import data.base_dataset as base_dataset
 from data import DATASETS
 from data.aligned_dataset import split_pair
-from data.base_dataset import get_transform
+from data.base_dataset import ToNormalizedTensor, get_transform
 from data.image_folder import load_image
 from tests.helpers import run_script
 from tests.test_data_datasets import coordinate_image, make_opt, save
@@ -19,10 +20,18 @@ from tests.test_data_datasets import coordinate_image, make_opt, save
 RANDOM_GEOMETRY = dict(preprocess="resize_and_crop", load_size=40, crop_size=32, no_flip=False)
 
 
+def resize_crop_flip(image: Image.Image, x: int, y: int, flip: bool) -> torch.Tensor:
+    """RANDOM_GEOMETRY's steps done straight with PIL: bicubic to 40x40, the 32 px crop at (x, y), the flip."""
+    image = image.resize((40, 40), Image.Resampling.BICUBIC).crop((x, y, x + 32, y + 32))
+    if flip:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return ToNormalizedTensor()(image)
+
+
 def expected_items(mode: str, dataset, opt) -> list[dict]:
-    """The items computed the long way, as the reference does: a pipeline built per image from the options,
-    with the same random draws in the same order (Python's random for shared params and B indices, torch's
-    generator for the crops and flips drawn inside a pipeline)."""
+    """The items computed the long way, with the reference's random draws in its order: Python's random for
+    an aligned pair's shared crop and flip (done straight with PIL) and for unaligned's B index; torch's
+    generator for the crops and flips drawn inside a pipeline built per image from the options."""
     items = []
     for i in range(len(dataset)):
         if mode in ("aligned", "template"):
@@ -30,8 +39,8 @@ def expected_items(mode: str, dataset, opt) -> list[dict]:
             A, B = split_pair(load_image(path, "RGB"))
             # The reference's get_params: x, then y, then the flip (A is resized to 40x40, the crop is 32).
             x, y = random.randint(0, 40 - 32), random.randint(0, 40 - 32)
-            params = {"crop_pos": (x, y), "flip": random.random() > 0.5}
-            items.append({"A": get_transform(opt, params)(A), "B": get_transform(opt, params)(B)})
+            flip = random.random() > 0.5
+            items.append({"A": resize_crop_flip(A, x, y, flip), "B": resize_crop_flip(B, x, y, flip)})
         elif mode == "unaligned":
             A_path = dataset.A_paths[i % len(dataset.A_paths)]
             B_path = dataset.B_paths[random.randint(0, len(dataset.B_paths) - 1)]
