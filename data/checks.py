@@ -8,8 +8,8 @@ import os
 
 from PIL import Image
 
-from data.base_dataset import resized_size
 from data.image_folder import IMG_EXTENSIONS, load_image, make_dataset
+from data.preprocess import Preprocess, resized_size
 from util.errors import UserError
 
 # Image datasets load RGB (3 channels) or, when a side's nc is 1, grayscale.
@@ -60,26 +60,28 @@ def find_images(folder: str, max_dataset_size: float, layout: str) -> list[str]:
     return paths
 
 
-def check_crop_vs_load(opt: argparse.Namespace) -> None:
+# The checks below read only preprocess, load_size and crop_size: they take a Preprocess or the options.
+Settings = Preprocess | argparse.Namespace
+
+
+def check_crop_vs_load(prep: Settings) -> None:
     """With a resize step before the crop, the crop must fit in --load_size (the reference dies in randrange)."""
-    resizes = "resize" in opt.preprocess or "scale_width" in opt.preprocess
-    if "crop" in opt.preprocess and resizes and opt.crop_size > opt.load_size:
+    resizes = "resize" in prep.preprocess or "scale_width" in prep.preprocess
+    if "crop" in prep.preprocess and resizes and prep.crop_size > prep.load_size:
         raise UserError(
-            f"--crop_size {opt.crop_size} is larger than --load_size {opt.load_size}; "
+            f"--crop_size {prep.crop_size} is larger than --load_size {prep.load_size}; "
             "lower --crop_size or raise --load_size"
         )
 
 
-def check_fits_crop(
-    opt: argparse.Namespace, size: tuple[int, int], path: str, what: str = "the image"
-) -> None:
+def check_fits_crop(prep: Settings, size: tuple[int, int], path: str, what: str = "the image") -> None:
     """The image (or half image) of `size` must still cover --crop_size after the resize step."""
-    if "crop" not in opt.preprocess:
+    if "crop" not in prep.preprocess:
         return
-    w, h = resized_size(opt.preprocess, opt.load_size, opt.crop_size, size)
-    if opt.crop_size > min(w, h):
+    w, h = resized_size(prep.preprocess, prep.load_size, prep.crop_size, size)
+    if prep.crop_size > min(w, h):
         raise UserError(
-            f"{path}: {what} is {w}x{h} px, smaller than --crop_size {opt.crop_size}; "
+            f"{path}: {what} is {w}x{h} px, smaller than --crop_size {prep.crop_size}; "
             "lower --crop_size or use --preprocess resize_and_crop"
         )
 
@@ -93,8 +95,8 @@ def check_channels(flag: str, nc: int, dataset_mode: str) -> None:
         )
 
 
-def load_checked(opt: argparse.Namespace, path: str) -> Image.Image:
+def load_checked(prep: Settings, path: str) -> Image.Image:
     """The image at `path` as RGB, checked to cover --crop_size (UserError naming the file otherwise)."""
     image = load_image(path, "RGB")
-    check_fits_crop(opt, image.size, path)
+    check_fits_crop(prep, image.size, path)
     return image

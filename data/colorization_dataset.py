@@ -10,14 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from data.base_dataset import BaseDataset, get_transform
-from data.checks import (
-    check_crop_vs_load,
-    check_dataroot,
-    check_max_dataset_size,
-    find_images,
-    load_checked,
-)
+from data.base_dataset import BaseDataset, Transform
 from data.color import srgb_to_lab
 from data.registry import register_dataset
 from options.model_options import COLORIZATION_DATA, colorization_data_options
@@ -36,8 +29,6 @@ class ColorizationDataset(BaseDataset):
 
     def __init__(self, opt: argparse.Namespace) -> None:
         super().__init__(opt)
-        check_dataroot(opt.dataroot)
-        check_max_dataset_size(opt.max_dataset_size)
         for flag, value in COLORIZATION_DATA.items():
             if getattr(opt, flag) != value:
                 raise UserError(
@@ -46,14 +37,12 @@ class ColorizationDataset(BaseDataset):
                 )
         self.dir = os.path.join(opt.dataroot, opt.phase)
         layout = f"--dataset_mode colorization reads RGB images from DATAROOT/{opt.phase}"
-        self.AB_paths = find_images(self.dir, opt.max_dataset_size, layout)
-        check_crop_vs_load(opt)
-        self.transform = get_transform(opt, convert=False)
-        load_checked(opt, self.AB_paths[0])  # fail now, in one line, if the first file is unreadable
+        self.AB_paths = self.find_images(self.dir, layout)
+        self.transform = Transform(self.prep, convert=False)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         path = self.AB_paths[index]
-        rgb = np.asarray(self.transform(load_checked(self.opt, path)), dtype=np.float32) / np.float32(255.0)
+        rgb = np.asarray(self.transform(self.load(path)), dtype=np.float32) / np.float32(255.0)
         lab = srgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))))
         return {"A": lab[:1] / 50.0 - 1.0, "B": lab[1:] / 110.0, "A_paths": path, "B_paths": path}
 

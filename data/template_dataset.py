@@ -12,8 +12,7 @@ import os
 from typing import Any
 
 from data.aligned_dataset import split_pair
-from data.base_dataset import BaseDataset, get_params, get_transform
-from data.checks import check_crop_vs_load, check_dataroot, check_max_dataset_size, find_images, load_checked
+from data.base_dataset import BaseDataset, Transform, get_params
 from data.registry import register_dataset
 from options.model_options import template_data_options
 
@@ -27,22 +26,22 @@ class TemplateDataset(BaseDataset):
     )  # options/model_options.py: torch-free, for --help
 
     def __init__(self, opt: argparse.Namespace) -> None:
-        """2. Find the files and check the flags once, raising UserError with the fix in the message."""
+        """2. Read the options once, check them and find the files, raising UserError with the fix in the
+        message. BaseDataset checks the shared flags and keeps the preprocessing settings as self.prep;
+        after this constructor the dataset uses its own fields only, not opt."""
         super().__init__(opt)
-        check_dataroot(opt.dataroot)
-        check_max_dataset_size(opt.max_dataset_size)
         layout = f"--dataset_mode template reads A|B images from DATAROOT/{opt.phase}"
-        self.paths = find_images(os.path.join(opt.dataroot, opt.phase), opt.max_dataset_size, layout)
-        check_crop_vs_load(opt)
+        self.paths = self.find_images(os.path.join(opt.dataroot, opt.phase), layout)
+        self.transform = Transform(self.prep)  # built once; each item passes its own crop and flip
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """3. Read one item and return a dict of tensors and paths; the model's set_input unpacks it."""
         path = self.paths[index]
-        A, B = split_pair(load_checked(self.opt, path))
-        params = get_params(self.opt, A.size)  # one crop and flip for both halves keeps them aligned
+        A, B = split_pair(self.load(path))
+        params = get_params(self.prep, A.size)  # one crop and flip for both halves keeps them aligned
         return {
-            "A": get_transform(self.opt, params)(A),
-            "B": get_transform(self.opt, params)(B),
+            "A": self.transform(A, params),
+            "B": self.transform(B, params),
             "A_paths": path,
             "B_paths": path,
         }

@@ -9,15 +9,8 @@ import random
 from typing import Any
 
 from data.aligned_dataset import side_channels
-from data.base_dataset import BaseDataset, get_transform
-from data.checks import (
-    check_channels,
-    check_crop_vs_load,
-    check_dataroot,
-    check_max_dataset_size,
-    find_images,
-    load_checked,
-)
+from data.base_dataset import BaseDataset, Transform
+from data.checks import check_channels
 from data.registry import register_dataset
 
 
@@ -28,22 +21,17 @@ class UnalignedDataset(BaseDataset):
 
     def __init__(self, opt: argparse.Namespace) -> None:
         super().__init__(opt)
-        check_dataroot(opt.dataroot)
-        check_max_dataset_size(opt.max_dataset_size)
+        self.serial_batches = opt.serial_batches
         self.dir_A = os.path.join(opt.dataroot, opt.phase + "A")
         self.dir_B = os.path.join(opt.dataroot, opt.phase + "B")
-        self.A_paths = find_images(self.dir_A, opt.max_dataset_size, self._layout(opt, "A"))
-        self.B_paths = find_images(self.dir_B, opt.max_dataset_size, self._layout(opt, "B"))
-        self.A_size, self.B_size = len(self.A_paths), len(self.B_paths)
-        check_crop_vs_load(opt)
         A_nc, B_nc = side_channels(opt)
         check_channels("output_nc" if opt.direction == "BtoA" else "input_nc", A_nc, "unaligned")
         check_channels("input_nc" if opt.direction == "BtoA" else "output_nc", B_nc, "unaligned")
-        self.transform_A = get_transform(opt, grayscale=A_nc == 1)
-        self.transform_B = get_transform(opt, grayscale=B_nc == 1)
-        # Fail now, in one line, if the first files are unreadable or too small.
-        load_checked(opt, self.A_paths[0])
-        load_checked(opt, self.B_paths[0])
+        self.A_paths = self.find_images(self.dir_A, self._layout(opt, "A"))
+        self.B_paths = self.find_images(self.dir_B, self._layout(opt, "B"))
+        self.A_size, self.B_size = len(self.A_paths), len(self.B_paths)
+        self.transform_A = Transform(self.prep, grayscale=A_nc == 1)
+        self.transform_B = Transform(self.prep, grayscale=B_nc == 1)
 
     @staticmethod
     def _layout(opt: argparse.Namespace, side: str) -> str:
@@ -54,15 +42,15 @@ class UnalignedDataset(BaseDataset):
 
     def b_index(self, index: int) -> int:
         """Which B goes with item `index`: in step with A for --serial_batches, else drawn at random."""
-        if self.opt.serial_batches:
+        if self.serial_batches:
             return index % self.B_size
         return random.randint(0, self.B_size - 1)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         A_path = self.A_paths[index % self.A_size]
         B_path = self.B_paths[self.b_index(index)]
-        A = self.transform_A(load_checked(self.opt, A_path))
-        B = self.transform_B(load_checked(self.opt, B_path))
+        A = self.transform_A(self.load(A_path))
+        B = self.transform_B(self.load(B_path))
         return {"A": A, "B": B, "A_paths": A_path, "B_paths": B_path}
 
     def __len__(self) -> int:

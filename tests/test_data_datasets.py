@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 import data.base_dataset as base_dataset
 from data import DATASETS, create_dataset, get_option_setter
 from data.aligned_dataset import AlignedDataset
-from data.base_dataset import get_params, get_transform
+from data.base_dataset import Preprocess, Transform, get_params, get_transform
 from data.colorization_dataset import ColorizationDataset
 from data.single_dataset import SingleDataset
 from data.unaligned_dataset import UnalignedDataset
@@ -120,6 +121,23 @@ def test_preprocess_output_sizes(preprocess, load, crop, size, expected):
     image = Image.fromarray(np.zeros((size[1], size[0], 3), np.uint8))
     assert tuple(get_transform(opt)(image).shape) == (3, expected[1], expected[0])
     assert tuple(get_transform(opt, get_params(opt, size))(image).shape) == (3, expected[1], expected[0])
+
+
+def test_preprocess_is_read_from_the_options_once_and_either_form_gives_the_same_pipeline():
+    opt = argparse.Namespace(
+        preprocess="resize_and_crop", load_size=40, crop_size=32, no_flip=False, netG="unet_128"
+    )
+    prep = Preprocess.from_options(opt)
+    assert prep == Preprocess("resize_and_crop", load_size=40, crop_size=32, no_flip=False, size_multiple=128)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prep.load_size = 64
+    image = Image.fromarray(coordinate_image(48, 40, 0))
+    random.seed(3)
+    from_opt = get_params(opt, image.size)
+    random.seed(3)
+    assert get_params(prep, image.size) == from_opt  # the same draws from either form
+    assert torch.equal(get_transform(opt, from_opt)(image), get_transform(prep, from_opt)(image))
+    assert torch.equal(get_transform(prep, from_opt)(image), Transform(prep)(image, from_opt))
 
 
 def test_none_prints_its_size_note_once(tmp_path, capsys, monkeypatch):
