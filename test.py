@@ -108,10 +108,10 @@ def test(argv: list[str]) -> str:
         )
     web_dir = results_dir(opt)
     save_test_options(opt, parser, web_dir)
-    opt.load_suffix = ema_suffix(opt, save_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
+    model.load_suffix = ema_suffix(opt, save_dir)  # "_ema": the averaged generator of a run with --ema_decay
     model.setup(opt)  # a missing checkpoint is the first thing to report
     check_unet_size(opt)
     if (
