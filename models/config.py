@@ -1,6 +1,6 @@
 """What a model reads from the options, as small frozen records built once in its constructor.
 
-Options stop at the model constructor (docs/STYLE: "below them, explicit typed arguments"): a training step
+Options stop at the model constructor ("below them, explicit typed arguments"): a training step
 reads ``self.optim.amp`` or ``self.lambda_L1``, never the mutable options object. Flags that exist only for
 training (``--amp``, ``--lr_policy``, ...) are read only when ``opt.isTrain``; a test-time model gets the
 ``for_testing()`` records, which turn every training feature off.
