@@ -2,8 +2,8 @@
 
 Options stop at the model constructor ("below them, explicit typed arguments"): a training step
 reads ``self.optim.amp`` or ``self.lambda_L1``, never the mutable options object. Flags that exist only for
-training (``--amp``, ``--lr_policy``, ...) are read only when ``opt.isTrain``; a test-time model gets the
-``for_testing()`` records, which turn every training feature off.
+training (``--amp``, ``--lr_policy``, ...) are read only when ``opt.isTrain``: a test-time model gets
+``OptimConfig()`` (every training feature off) and no schedule, explicitly rather than through getattr defaults.
 """
 
 from __future__ import annotations
