@@ -96,10 +96,9 @@ def test(argv: list[str]) -> str:
         raise UserError(
             missing_checkpoint_message(os.path.join(save_dir, f"{opt.epoch}_net_G.pth"), save_dir)
         )
-    # Completed once, here: the checkpoint's architecture, then which weights file (the average or the raw one).
+    # Completed once, here: the checkpoint's architecture (architecture.json) fills the flags not given.
     applied, overridden = saved_architecture(opt, explicit_dests(argv, parser), save_dir)
     opt = completed(opt, **applied)
-    opt = completed(opt, load_suffix=ema_suffix(opt, save_dir))
     check_unet_size(opt)
     print(options_text(opt, parser), end="")
     if applied:
@@ -115,6 +114,7 @@ def test(argv: list[str]) -> str:
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
+    model.load_suffix = ema_suffix(opt, save_dir)  # "_ema": the averaged generator of a run with --ema_decay
     model.setup(opt)
     if (
         opt.eval

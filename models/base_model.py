@@ -28,6 +28,7 @@ from util.registry import Registry
 
 from .checkpoint import cpu_state_dict, load_network_weights, unwrap
 from .checkpoint_set import save_set, weights_file
+from .config import LoadConfig, NetworkConfig, NoiseScaleConfig, OptimConfig, ScheduleConfig, checkpoint_label
 from .networks import define_D, define_G
 from .noise_scale import NoiseScaleMonitor, check_noise_scale_options
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
@@ -71,13 +72,21 @@ class BaseModel:
     modify_commandline_options = staticmethod(no_options)  # the hooks: options/model_options.py
 
     def __init__(self, opt, device: torch.device | None = None, ddp: bool = False):
-        self.opt = opt
-        self.isTrain = opt.isTrain
+        # The options are read here (and in the subclass constructors) only: steps read these typed records.
+        self.isTrain: bool = opt.isTrain
         self.device = device if device is not None else torch.device("cpu")
         self.ddp = ddp
         self.save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-        self.amp_dtype = AMP_DTYPES[getattr(opt, "amp", "none")] if self.isTrain else None
-        self.channels_last = bool(getattr(opt, "channels_last", False)) and self.isTrain
+        self.direction: str = opt.direction
+        self.net_config = NetworkConfig.from_options(opt)
+        self.optim = OptimConfig.from_options(opt)  # every speed flag off at test time
+        self.schedule = ScheduleConfig.from_options(opt)  # None at test time
+        # None unless training with --noise_scale
+        self.noise_scale_config = NoiseScaleConfig.from_options(opt)
+        self.load_config = LoadConfig.from_options(opt)
+        self.load_suffix = ""  # test.py sets "_ema" to load the averaged generator of a run with --ema_decay
+        self.amp_dtype = AMP_DTYPES[self.optim.amp]
+        self.channels_last = self.optim.channels_last
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, object] = {}
         self.scalers: dict[str, torch.amp.GradScaler] = {}
@@ -101,7 +110,7 @@ class BaseModel:
 
     def paired_input(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
         """(source, target, source paths) on the device; `--direction BtoA` swaps A and B (the reference's set_input)."""
-        a_to_b = self.opt.direction == "AtoB"
+        a_to_b = self.direction == "AtoB"
         self._current_batch = batch
         source, target = (batch["A"], batch["B"]) if a_to_b else (batch["B"], batch["A"])
         return self.to_device(source), self.to_device(target), batch["A_paths" if a_to_b else "B_paths"]
@@ -119,7 +128,7 @@ class BaseModel:
             for module in net.modules():
                 if isinstance(module, nn.InstanceNorm2d):
                     module.register_forward_hook(_contiguous_grad_hook)
-        if self.isTrain and getattr(self.opt, "compile", False):
+        if self.optim.compile:
             net.compile()  # in place: the state_dict keeps its plain names (no `_orig_mod.`)
         if self.ddp and self.isTrain and any(p.requires_grad for p in net.parameters()):
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -128,55 +137,52 @@ class BaseModel:
 
     def generator(self, input_nc: int, output_nc: int) -> nn.Module:
         """The generator the options describe, on the device (activation checkpointing only when training)."""
-        opt = self.opt
-        grad_checkpoint = self.isTrain and getattr(opt, "grad_checkpoint", False)
-        net = define_G(input_nc, output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain,
-                       grad_checkpoint=grad_checkpoint)  # fmt: skip
+        c = self.net_config
+        net = define_G(input_nc, output_nc, c.ngf, c.netG, c.norm, c.use_dropout, c.init_type, c.init_gain,
+                       grad_checkpoint=self.optim.grad_checkpoint)  # fmt: skip
         return self._prepare(net)
 
     def discriminator(self, input_nc: int) -> nn.Module:
         """The discriminator the options describe, on the device."""
-        opt = self.opt
+        c = self.net_config
         return self._prepare(
-            define_D(input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+            define_D(input_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
         )
 
     def _add_optimizer(self, key: str, params, lr: float) -> None:
-        fused = bool(getattr(self.opt, "fused_adam", False))  # off by default: the reference's update loop
-        optimizer = torch.optim.Adam(params, lr=lr, betas=(self.opt.beta1, 0.999), fused=fused or None)
+        fused = self.optim.fused_adam  # off by default: the reference's update loop
+        optimizer = torch.optim.Adam(params, lr=lr, betas=(self.optim.beta1, 0.999), fused=fused or None)
         self.optimizers[key] = optimizer
         self.scalers[key] = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
 
-    def setup(self, opt) -> None:
-        """Create schedulers when training; load weights when testing or resuming (the reference's setup)."""
-        if self.isTrain and getattr(opt, "noise_scale", False):
-            self.start_noise_scale(opt)
-        if self.isTrain:
+    def setup(self, opt=None) -> None:
+        """Create schedulers when training; load weights when testing or resuming (the reference's setup).
+
+        Everything it needs was read from the options by the constructor; ``opt`` stays for the reference's
+        call ``model.setup(opt)`` and is not read.
+        """
+        if self.noise_scale_config is not None:
+            self.start_noise_scale(self.noise_scale_config)
+        if self.schedule is not None:
+            s = self.schedule
             for key, optimizer in self.optimizers.items():
-                self.schedulers[key] = get_scheduler(
-                    optimizer,
-                    opt.lr_policy,
-                    n_epochs=opt.n_epochs,
-                    n_epochs_decay=opt.n_epochs_decay,
-                    epoch_count=opt.epoch_count,
-                    lr_decay_iters=opt.lr_decay_iters,
-                )
-        if not self.isTrain or opt.continue_train:
-            # test.py sets load_suffix "_ema" for a run trained with --ema_decay (unless --no_ema)
-            self.load_networks(self.checkpoint_label(opt), suffix=getattr(opt, "load_suffix", ""))
-        if opt.verbose:
+                self.schedulers[key] = get_scheduler(optimizer, s.lr_policy, n_epochs=s.n_epochs,
+                                                     n_epochs_decay=s.n_epochs_decay, epoch_count=s.epoch_count,
+                                                     lr_decay_iters=s.lr_decay_iters)  # fmt: skip
+        if self.load_config.load:
+            self.load_networks(self.load_config.label, suffix=self.load_suffix)
+        if self.load_config.verbose:
             self.print_networks()
 
-    def start_noise_scale(self, opt) -> None:
+    def start_noise_scale(self, config: NoiseScaleConfig) -> None:
         """--noise_scale: measure B_simple for each optimizer during training (models/noise_scale.py)."""
         world_size = torch.distributed.get_world_size() if self.ddp else 1
-        check_noise_scale_options(opt.norm, opt.batch_size, opt.accum_steps, world_size)
-        self.noise_scale = NoiseScaleMonitor(self.optimizers, self.networks(), opt.batch_size, opt.accum_steps,
-                                             decay=opt.noise_scale_ema, world_size=world_size)  # fmt: skip
+        check_noise_scale_options(self.net_config.norm, config.batch_size, config.accum_steps, world_size)
+        self.noise_scale = NoiseScaleMonitor(self.optimizers, self.networks(), config.batch_size, config.accum_steps,
+                                             decay=config.ema, world_size=world_size)  # fmt: skip
 
-    @staticmethod
-    def checkpoint_label(opt) -> str:
-        return f"iter_{opt.load_iter}" if opt.load_iter > 0 else str(opt.epoch)
+    # train.py and util/validation.py ask the class for the label of --epoch / --load_iter
+    checkpoint_label = staticmethod(checkpoint_label)
 
     # -- steps ----------------------------------------------------------------------------------------------
     def autocast(self):

@@ -40,12 +40,16 @@ class CycleGANModel(BaseModel):
             self.netD_B = self.discriminator(opt.input_nc)  # judges A
             self.fake_A_pool = ImagePool(opt.pool_size)
             self.fake_B_pool = ImagePool(opt.pool_size)
+            self.gan_mode: str = opt.gan_mode
+            self.lambda_A: float = opt.lambda_A
+            self.lambda_B: float = opt.lambda_B
+            self.lambda_identity: float = opt.lambda_identity
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
             self._add_optimizer(
-                "G", itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), opt.lr_G
+                "G", itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), self.optim.lr_G
             )
             self._add_optimizer(
-                "D", itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), opt.lr_D
+                "D", itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), self.optim.lr_D
             )
 
     def networks(self):
@@ -67,28 +71,27 @@ class CycleGANModel(BaseModel):
         self.rec_B = self.netG_A(self.fake_A)
 
     def generator_loss(self) -> torch.Tensor:
-        opt = self.opt
         terms = {}
-        if opt.lambda_identity > 0:
+        if self.lambda_identity > 0:
             # Identity (CycleGAN §5.2): G_A should leave real B unchanged, G_B real A.
             self.idt_A = self.netG_A(self.real_B)
             self.idt_B = self.netG_B(self.real_A)
-            terms["idt_A"] = identity_loss(self.idt_A, self.real_B, opt.lambda_B * opt.lambda_identity)
-            terms["idt_B"] = identity_loss(self.idt_B, self.real_A, opt.lambda_A * opt.lambda_identity)
+            terms["idt_A"] = identity_loss(self.idt_A, self.real_B, self.lambda_B * self.lambda_identity)
+            terms["idt_B"] = identity_loss(self.idt_B, self.real_A, self.lambda_A * self.lambda_identity)
         else:  # the reference still reports idt_A / idt_B (as 0): loss_log.txt keeps its 8 columns
             terms["idt_A"] = terms["idt_B"] = torch.zeros((), device=self.real_A.device)
         # Both D are frozen here; call the bare modules so DDP expects no gradient for them.
         terms["G_A"] = self.criterionGAN(unwrap(self.netD_A)(self.fake_B), True)
         terms["G_B"] = self.criterionGAN(unwrap(self.netD_B)(self.fake_A), True)
-        terms["cycle_A"] = cycle_loss(self.rec_A, self.real_A, opt.lambda_A)
-        terms["cycle_B"] = cycle_loss(self.rec_B, self.real_B, opt.lambda_B)
+        terms["cycle_A"] = cycle_loss(self.rec_A, self.real_A, self.lambda_A)
+        terms["cycle_B"] = cycle_loss(self.rec_B, self.real_B, self.lambda_B)
         self.record(terms)
         return sum(terms.values())
 
     def discriminator_loss(self, netD, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """0.5 · (GAN(D(real), 1) + GAN(D(fake), 0)): halved so D learns slower than G (CycleGAN §4)."""
         loss = 0.5 * (self.criterionGAN(netD(real), True) + self.criterionGAN(netD(fake.detach()), False))
-        if self.opt.gan_mode == "wgangp":  # SPEC §3 fix: apply the gradient penalty
+        if self.gan_mode == "wgangp":  # SPEC §3 fix: apply the gradient penalty
             loss = loss + cal_gradient_penalty(unwrap(netD), real, fake.detach())[0]
         return loss
 

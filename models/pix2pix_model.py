@@ -24,9 +24,11 @@ class Pix2PixModel(BaseModel):
         if self.isTrain:
             # D is conditional: it sees the input and the output stacked on channels.
             self.netD = self.discriminator(opt.input_nc + opt.output_nc)
+            self.gan_mode: str = opt.gan_mode
+            self.lambda_L1: float = opt.lambda_L1
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
-            self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
-            self._add_optimizer("D", self.netD.parameters(), opt.lr_D)
+            self._add_optimizer("G", self.netG.parameters(), self.optim.lr_G)
+            self._add_optimizer("D", self.netD.parameters(), self.optim.lr_D)
 
     def networks(self):
         return {"G": self.netG, "D": self.netD} if self.isTrain else {"G": self.netG}
@@ -44,7 +46,7 @@ class Pix2PixModel(BaseModel):
         loss_real = self.criterionGAN(self.netD(real_AB), True)
         loss = 0.5 * (loss_fake + loss_real)
         terms = {"D_fake": loss_fake, "D_real": loss_real}
-        if self.opt.gan_mode == "wgangp":  # SPEC §3 fix: the reference defines the penalty but never adds it
+        if self.gan_mode == "wgangp":  # SPEC §3 fix: the reference defines the penalty but never adds it
             terms["D_gp"], _ = cal_gradient_penalty(unwrap(self.netD), real_AB, fake_AB)
             loss = loss + terms["D_gp"]
         self.record(terms)
@@ -55,7 +57,7 @@ class Pix2PixModel(BaseModel):
         pred_fake = unwrap(self.netD)(torch.cat((self.real_A, self.fake_B), 1))
         terms = {
             "G_GAN": self.criterionGAN(pred_fake, True),
-            "G_L1": l1_loss(self.fake_B, self.real_B, self.opt.lambda_L1),
+            "G_L1": l1_loss(self.fake_B, self.real_B, self.lambda_L1),
         }
         self.record(terms)
         return terms["G_GAN"] + terms["G_L1"]

@@ -23,7 +23,8 @@ class TemplateModel(BaseModel):
         super().__init__(opt, device, ddp)
         self.netG = self.generator(opt.input_nc, opt.output_nc)
         if self.isTrain:
-            self._add_optimizer("G", self.netG.parameters(), opt.lr_G)
+            self.lambda_regression: float = opt.lambda_regression
+            self._add_optimizer("G", self.netG.parameters(), self.optim.lr_G)
 
     def networks(self):
         return {"G": self.netG}
@@ -42,7 +43,7 @@ class TemplateModel(BaseModel):
             with self.no_sync([self.netG], last):
                 with self.autocast():
                     self.forward()
-                    loss = l1_loss(self.output, self.data_B, self.opt.lambda_regression)
+                    loss = l1_loss(self.output, self.data_B, self.lambda_regression)
                 self.record({"G": loss})
                 self.backward(loss, "G", 1.0 / n)
         self.step("G")

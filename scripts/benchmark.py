@@ -125,8 +125,8 @@ def measure(cfg: dict) -> dict:
     model_mb, train_mb = tensor_mb(model, batch), memory.train_mb()
     return {
         **cfg,
-        "netG": model.opt.netG,
-        "norm": model.opt.norm,
+        "netG": model.net_config.netG,
+        "norm": model.net_config.norm,
         **summarize(times, cfg["batch_size"]),
         "model_mem_mb": round(model_mb, 1),
         "train_mem_mb": round(train_mb, 1),

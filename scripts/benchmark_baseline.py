@@ -9,14 +9,14 @@ import torch.nn.functional as F
 from models.base_model import set_requires_grad
 
 
-def _adam(params, opt) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1, 0.999))
+def _adam(params, lr: float, beta1: float) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999))
 
 
 def pix2pix_eager_step(m):
     """The reference's Pix2PixModel.optimize_parameters, written out."""
-    opt, crit = m.opt, m.criterionGAN
-    opt_G, opt_D = _adam(m.netG.parameters(), opt), _adam(m.netD.parameters(), opt)
+    o, crit = m.optim, m.criterionGAN
+    opt_G, opt_D = _adam(m.netG.parameters(), o.lr_G, o.beta1), _adam(m.netD.parameters(), o.lr_D, o.beta1)
 
     def step() -> None:
         fake_B = m.netG(m.real_A)
@@ -29,7 +29,7 @@ def pix2pix_eager_step(m):
         opt_D.step()
         set_requires_grad([m.netD], False)
         opt_G.zero_grad()
-        loss_G = crit(m.netD(fake_AB), True) + F.l1_loss(fake_B, m.real_B) * opt.lambda_L1
+        loss_G = crit(m.netD(fake_AB), True) + F.l1_loss(fake_B, m.real_B) * m.lambda_L1
         loss_G.backward()
         opt_G.step()
 
@@ -38,11 +38,11 @@ def pix2pix_eager_step(m):
 
 def cycle_gan_eager_step(m):
     """The reference's CycleGANModel.optimize_parameters, written out (identity loss on, as by default)."""
-    opt, crit = m.opt, m.criterionGAN
+    o, crit = m.optim, m.criterionGAN
     G_A, G_B, D_A, D_B = m.netG_A, m.netG_B, m.netD_A, m.netD_B
-    opt_G = _adam([*G_A.parameters(), *G_B.parameters()], opt)
-    opt_D = _adam([*D_A.parameters(), *D_B.parameters()], opt)
-    l_A, l_B, l_idt = opt.lambda_A, opt.lambda_B, opt.lambda_identity
+    opt_G = _adam([*G_A.parameters(), *G_B.parameters()], o.lr_G, o.beta1)
+    opt_D = _adam([*D_A.parameters(), *D_B.parameters()], o.lr_D, o.beta1)
+    l_A, l_B, l_idt = m.lambda_A, m.lambda_B, m.lambda_identity
 
     def backward_D(netD, real, fake) -> None:
         (0.5 * (crit(netD(real), True) + crit(netD(fake.detach()), False))).backward()
