@@ -160,7 +160,7 @@ def test_resume_with_ema_and_best_is_bit_identical(paired, tmp_path):
 def test_cycle_gan_scores_each_direction_against_the_true_translations(tmp_path):
     data = make_unpaired_dataset(str(tmp_path / "shapes"), n_train=4, n_test=3, size=32)
     done = train(data, tmp_path / "ck", "cyc", "--val_freq", "2", "--val_phase", "test", "--save_best", "psnr_B",
-                 model="cycle_gan")  # fmt: skip
+                 "--val_metrics", "l1,psnr,ssim", model="cycle_gan")  # fmt: skip
     assert "validation: l1,psnr,ssim on 3 image(s) of test every 2 epoch(s)" in done.stdout
     log = records(tmp_path / "ck" / "cyc")
     assert [r["epoch"] for r in log] == [2, 3]  # every 2 epochs, and after the last
