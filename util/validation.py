@@ -28,6 +28,7 @@ from torch import nn
 from models.base_model import capture_rng, restore_rng
 from models.checkpoint import unwrap
 from models.ema import GeneratorEMA
+from util.distributed import print0
 from util.errors import UserError
 
 METRICS_LOG = "metrics_log.txt"
@@ -336,14 +337,20 @@ class TrainingEvaluation:
     """
 
     def __init__(self, opt: argparse.Namespace, rt, model, visualizer) -> None:
-        self.opt, self.rt, self.model, self.visualizer = opt, rt, model, visualizer
+        self.rt, self.model, self.visualizer = rt, model, visualizer
+        # What the hooks read later, taken from the options once.
+        self.val_freq, self.save_best, self.ema_inputs = (
+            opt.val_freq,
+            opt.save_best,
+            EMA_VISUALS.get(opt.model, {}),
+        )
         self.expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
         self.last_epoch = opt.n_epochs + opt.n_epochs_decay
         if opt.ema_decay > 0:
             # From now on model.save_networks also writes the average (`*_net_G_ema.pth`).
             model.ema = GeneratorEMA(model.networks(), opt.ema_decay)
             if opt.continue_train:
-                self._load_ema(model)
+                self._load_ema(model, model.checkpoint_label(opt))
         self.validator = self.log = self.best = None
         if opt.val_freq > 0:
             names = parse_val_metrics(opt.val_metrics) if opt.val_metrics else default_metric_names(opt)
@@ -352,14 +359,13 @@ class TrainingEvaluation:
                                 f"({','.join(names)}); add it with --val_metrics")  # fmt: skip
             self.validator = Validator(opt, rt, names)
             self.log = MetricsLog(self.expr_dir) if rt.is_main else None
-            print(f"validation: {','.join(names)} on {self.validator.num_images} image(s) of {opt.val_phase} "
+            print0(f"validation: {','.join(names)} on {self.validator.num_images} image(s) of {opt.val_phase} "
                   f"every {opt.val_freq} epoch(s)" + (" with the generator average" if model.ema else ""))  # fmt: skip
         if opt.save_best:
             base = best_base_name(opt.save_best, two_directions(opt))
             self.best = BestCheckpoint(opt.save_best, _metrics().HIGHER_IS_BETTER[base])
 
-    def _load_ema(self, model) -> None:
-        label = model.checkpoint_label(self.opt)
+    def _load_ema(self, model, label: str) -> None:
         if not model.ema.load(self.expr_dir, label):
             print(
                 f"no {label}_net_*_ema.pth saved with these weights: the generator average restarts from them"
@@ -377,7 +383,7 @@ class TrainingEvaluation:
     def ema_visuals(self, visuals: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The averaged generators' outputs on the current training input (`fake_B_ema`, ...), for the gallery;
         {} without --ema_decay. Random states and BatchNorm statistics are left as they were."""
-        inputs = EMA_VISUALS.get(self.opt.model, {})
+        inputs = self.ema_inputs
         if self.model.ema is None or not inputs:
             return {}
         saved, shown = capture_rng(self.rt.device), {}
@@ -394,7 +400,7 @@ class TrainingEvaluation:
         return shown
 
     def due(self, epoch: int) -> bool:
-        return self.validator is not None and (epoch % self.opt.val_freq == 0 or epoch == self.last_epoch)
+        return self.validator is not None and (epoch % self.val_freq == 0 or epoch == self.last_epoch)
 
     def end_of_epoch(self, epoch: int, progress) -> dict[str, float] | None:
         """Validate when due; log the scores; save `best_net_*` when they beat the best so far."""
@@ -407,11 +413,11 @@ class TrainingEvaluation:
         if self.rt.is_main:
             print("validation " + self.log.write(epoch, seen, metrics))
             self.visualizer.plot_metrics(epoch, metrics)
-        if self.best is not None and self.best.offer(best_score(metrics, self.opt.save_best), epoch, seen):
+        if self.best is not None and self.best.offer(best_score(metrics, self.save_best), epoch, seen):
             progress.best = self.best.record
             if self.rt.is_main:
                 print(
-                    f"best {self.opt.save_best} so far ({self.best.record['value']:.4f}): saving best_net_*.pth"
+                    f"best {self.save_best} so far ({self.best.record['value']:.4f}): saving best_net_*.pth"
                 )
                 model.save_networks(BEST_LABEL)
                 self.best.write(self.expr_dir)
