@@ -367,7 +367,7 @@ class TrainingEvaluation:
 
     def _load_ema(self, model, label: str) -> None:
         if not model.ema.load(self.expr_dir, label):
-            print(
+            print0(
                 f"no {label}_net_*_ema.pth saved with these weights: the generator average restarts from them"
             )
 
