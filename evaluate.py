@@ -19,6 +19,7 @@ import sys
 import torch
 
 from util import metric_weights
+from util.cli import run_cli
 from util.errors import UserError
 from util.evaluation import Group, folder_group, results_groups, score_group
 from util.metrics import DISTRIBUTION, METRIC_NAMES, PAIRED, MetricSet, parse_metric_names
@@ -214,12 +215,7 @@ def add_to_index(results_dir: str, results: dict[str, dict[str, float]]) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        evaluate(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: evaluate(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

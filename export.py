@@ -19,6 +19,7 @@ import sys
 import warnings
 
 from translate import CliParser, add_checkpoint_flags, checkpoint_request
+from util.cli import run_cli
 from util.errors import UserError
 
 FORMATS = ("onnx", "torchscript")
@@ -158,12 +159,7 @@ def export(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        export(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: export(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 
+from util.cli import run_cli
 from util.errors import UserError
 
 MODE_HELP = (
@@ -148,12 +149,7 @@ def translate(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        translate(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: translate(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

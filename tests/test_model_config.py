@@ -8,22 +8,12 @@ import torch
 from models import create_model
 from models.config import LoadConfig, OptimConfig, ScheduleConfig
 from options import parse_test_options
-from tests.helpers import TINY, random_batch, tiny_train_options
+from tests.helpers import random_batch, tiny_argv, tiny_train_options
 from tests.test_models import TRAINABLE, snapshot
 
 
 def tiny_test_options(tmp_path, model: str, *extra: str):
-    argv = [
-        "--dataroot",
-        str(tmp_path),
-        "--name",
-        "t",
-        "--checkpoints_dir",
-        str(tmp_path / "ck"),
-        "--model",
-        model,
-    ]
-    return parse_test_options(argv + TINY + list(extra))
+    return parse_test_options(tiny_argv(tmp_path, model, *extra))
 
 
 # A loss weight off its default per model, so that a step reading it anywhere but its record would show.

@@ -120,31 +120,24 @@ class VisdomDisplay:
 
     def plot_losses(self, history: LossHistory) -> None:
         """Redraw the whole loss plot (visdom's line() replaces the window's data)."""
-        if self.client is None:
-            return
-        x = np.stack([np.array(history.x)] * len(history.names), axis=1)
-        opts = {
-            "title": f"{self.title} loss over time",
-            "legend": history.names,
-            "xlabel": "epoch",
-            "ylabel": "loss",
-        }
-        with self._reporting_lost_server():
-            self.client.line(X=x, Y=np.array(history.rows), win=str(self.window_id), opts=opts)
+        self._plot(history, str(self.window_id), "loss over time", "loss")
 
     def plot_metrics(self, history: LossHistory) -> None:
         """Redraw the validation scores in their own window (`{window_id}_metrics`), one line per metric."""
+        self._plot(history, f"{self.window_id}_metrics", "validation", "score")
+
+    def _plot(self, history: LossHistory, window: str, title: str, y_label: str) -> None:
         if self.client is None:
             return
         x = np.stack([np.array(history.x)] * len(history.names), axis=1)
         opts = {
-            "title": f"{self.title} validation",
+            "title": f"{self.title} {title}",
             "legend": history.names,
             "xlabel": "epoch",
-            "ylabel": "score",
+            "ylabel": y_label,
         }
         with self._reporting_lost_server():
-            self.client.line(X=x, Y=np.array(history.rows), win=f"{self.window_id}_metrics", opts=opts)
+            self.client.line(X=x, Y=np.array(history.rows), win=window, opts=opts)
 
     @contextmanager
     def _reporting_lost_server(self) -> Iterator[None]:
