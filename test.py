@@ -85,7 +85,8 @@ def ema_suffix(opt, save_dir: str) -> str:
     return "_ema"
 
 
-def test(argv: list[str]) -> str:
+def test_options(argv: list[str]):
+    """Parse, then complete once from the checkpoint's architecture.json (the flags not given); print them."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UserError(
             "test.py runs in one process (batch size 1, as in the papers); run `python test.py ...`, not torchrun"
@@ -96,7 +97,6 @@ def test(argv: list[str]) -> str:
         raise UserError(
             missing_checkpoint_message(os.path.join(save_dir, f"{opt.epoch}_net_G.pth"), save_dir)
         )
-    # Completed once, here: the checkpoint's architecture (architecture.json) fills the flags not given.
     applied, overridden = saved_architecture(opt, explicit_dests(argv, parser), save_dir)
     opt = completed(opt, **applied)
     check_unet_size(opt)
@@ -109,12 +109,18 @@ def test(argv: list[str]) -> str:
         print(
             f"note: --{key} {getattr(opt, key)} from the command line wins over the checkpoint's --{key} {saved}"
         )
+    return opt, parser
+
+
+def test(argv: list[str]) -> str:
+    opt, parser = test_options(argv)
     web_dir = results_dir(opt)
     save_test_options(opt, parser, web_dir)
     rt = setup_runtime(opt.gpu_ids, opt.norm)
     dataset = create_dataset(opt)
     model = create_model(opt, rt.device)
-    model.load_suffix = ema_suffix(opt, save_dir)  # "_ema": the averaged generator of a run with --ema_decay
+    # "_ema": the averaged generator of a run trained with --ema_decay (unless --no_ema)
+    model.load_suffix = ema_suffix(opt, os.path.join(opt.checkpoints_dir, opt.name))
     model.setup(opt)
     if (
         opt.eval
@@ -126,14 +132,8 @@ def test(argv: list[str]) -> str:
     with writing_results(web_dir):
         webpage = HTML(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}")
     names = ResultNames(input_paths(dataset, opt.direction))
-    total = min(len(dataset), opt.num_test)
     show_bar = sys.stdout.isatty() and not opt.no_progress
-    items = enumerate(dataset)
-    if show_bar:
-        from tqdm import tqdm
-
-        items = tqdm(items, total=total, desc="test", unit="image")
-    for i, batch in items:
+    for i, batch in numbered(dataset, min(len(dataset), opt.num_test), show_bar):
         if i >= opt.num_test:
             break
         model.set_input(batch)
@@ -141,15 +141,10 @@ def test(argv: list[str]) -> str:
         paths = model.get_image_paths()
         if i % 5 == 0 and not show_bar:
             print(f"processing ({i:04d})-th image... {paths}")
+        name = names.name(paths[0] if isinstance(paths, list) else paths)
         with writing_results(web_dir):
-            save_images(
-                webpage,
-                model.get_current_visuals(),
-                paths,
-                aspect_ratio=opt.aspect_ratio,
-                width=opt.display_winsize,
-                name=names.name(paths[0] if isinstance(paths, list) else paths),
-            )
+            save_images(webpage, model.get_current_visuals(), paths, aspect_ratio=opt.aspect_ratio,
+                        width=opt.display_winsize, name=name)  # fmt: skip
     with writing_results(web_dir):
         webpage.save()
     if len(dataset) > opt.num_test:
@@ -159,6 +154,15 @@ def test(argv: list[str]) -> str:
     index = os.path.join(web_dir, "index.html")
     print(f"results: {index}")
     return index
+
+
+def numbered(dataset, total: int, show_bar: bool):
+    """(index, batch) pairs, with a tqdm bar in a terminal."""
+    if not show_bar:
+        return enumerate(dataset)
+    from tqdm import tqdm
+
+    return tqdm(enumerate(dataset), total=total, desc="test", unit="image")
 
 
 def main(argv: list[str] | None = None) -> int:
