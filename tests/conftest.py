@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +92,29 @@ def display_opt(tmp_path) -> Callable[..., argparse.Namespace]:
         wandb_project_name="CycleGAN-and-pix2pix",
     )
     return lambda **overrides: argparse.Namespace(**{**defaults, **overrides})
+
+
+@pytest.fixture
+def read_only():
+    """Call it on a folder to bind-mount it read-only over itself (a real read-only mount: as root, chmod
+    does not stop writes). Skips where the machine does not allow mounts; unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path) -> Path:
+        if shutil.which("mount") is None:
+            pytest.skip("no mount command")
+        for args in (["--bind", str(folder), str(folder)], ["-o", "remount,ro,bind", str(folder)]):
+            done = subprocess.run(["mount", *args], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot mount read-only here (needs root): {done.stderr.strip()}")
+            if args[0] == "--bind":
+                mounted.append(folder)
+        try:
+            (folder / ".probe").touch()
+        except OSError:
+            return folder
+        pytest.skip("the read-only mount still accepts writes")
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 import util.distributed as distributed
@@ -60,6 +62,23 @@ def test_run_cli_keeps_the_traceback_of_a_bug():
 
     with pytest.raises(KeyError):
         run_cli(buggy)
+
+
+def test_run_cli_turns_an_unwritable_folder_into_one_line_and_keeps_other_os_errors(capsys):
+    def full_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/ck/run/train_opt.txt")
+
+    assert run_cli(full_disk) == 2
+    assert capsys.readouterr().err == (
+        "error: cannot write /ck/run: no space left on device (/ck/run/train_opt.txt); free some space, "
+        "or pass a writable --checkpoints_dir / --results_dir\n"
+    )
+
+    def missing() -> None:  # not about writing: a bug or a case without its own message keeps its traceback
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/x")
+
+    with pytest.raises(FileNotFoundError):
+        run_cli(missing)
 
 
 def test_print0_speaks_on_the_main_process_only(capsys, monkeypatch):

@@ -8,7 +8,6 @@ import os
 import re
 import runpy
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -44,32 +43,6 @@ def run_test(test_main, ck: Path, results: Path, dataroot: Path, *extra: str) ->
 
 def rgb(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
-
-
-@pytest.fixture
-def read_only():
-    """Call it on a folder to bind-mount it read-only over itself (a real read-only mount: as root, chmod
-    does not stop writes). Skips where the machine does not allow mounts; unmounted after the test."""
-    mounted: list[Path] = []
-
-    def mount(folder: Path) -> Path:
-        if shutil.which("mount") is None:
-            pytest.skip("no mount command")
-        for args in (["--bind", str(folder), str(folder)], ["-o", "remount,ro,bind", str(folder)]):
-            done = subprocess.run(["mount", *args], capture_output=True, text=True)
-            if done.returncode != 0:
-                pytest.skip(f"cannot mount read-only here (needs root): {done.stderr.strip()}")
-            if args[0] == "--bind":
-                mounted.append(folder)
-        try:
-            (folder / ".probe").touch()
-        except OSError:
-            return folder
-        pytest.skip("the read-only mount still accepts writes")
-
-    yield mount
-    for folder in reversed(mounted):
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 # ------------------------------------------------------------------ result names

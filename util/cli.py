@@ -9,6 +9,8 @@ if __name__ == "__main__":
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
 
@@ -29,6 +31,11 @@ def run_cli(entry: Callable[[], object]) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as err:
+        if err.errno not in UNWRITABLE:
+            raise
+        print(f"error: {unwritable_message(err)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except (
         KeyboardInterrupt
     ):  # train.py saves `latest` first (util/resume.GracefulStop); a second Ctrl-C lands here too
@@ -37,6 +44,18 @@ def run_cli(entry: Callable[[], object]) -> int:
     finally:
         _close_process_group()
     return 0
+
+
+# A folder the run writes to is read-only, full or not ours: the user's to fix, not a bug.
+UNWRITABLE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM}
+
+
+def unwritable_message(err: OSError) -> str:
+    folder = os.path.dirname(err.filename) if err.filename else "a folder"
+    return (
+        f"cannot write {folder}: {(err.strerror or str(err)).lower()} ({err.filename}); free some space, or pass a "
+        "writable --checkpoints_dir / --results_dir"
+    )
 
 
 def answer_help_first(argv: list[str], is_train: bool) -> None:
