@@ -149,14 +149,29 @@ def drop_train_state(save_dir: str, label: str | int) -> None:
         _write_manifest(manifest, os.path.join(save_dir, manifest_file(label)))
 
 
+class _HashingWriter:
+    """A write-only file that hashes what passes through it, so a save is not read back to be hashed."""
+
+    def __init__(self, f) -> None:
+        self.f, self.digest, self.size = f, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.f.write(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
 def _write_tmp(obj: object, path: str) -> dict:
     """Write ``obj`` whole to ``path + .tmp`` (flushed to disk); return its size and hash."""
-    tmp = path + TMP_SUFFIX
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
+    with open(path + TMP_SUFFIX, "wb") as f:
+        out = _HashingWriter(f)
+        torch.save(obj, out)  # the same bytes as torch.save(obj, f)
         f.flush()
         os.fsync(f.fileno())
-    return {"bytes": os.path.getsize(tmp), "sha256": sha256(tmp)}
+    return {"bytes": out.size, "sha256": out.digest.hexdigest()}
 
 
 def _write_manifest(manifest: dict, path: str) -> None:
