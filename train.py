@@ -29,7 +29,8 @@ import torch
 from data import create_dataset
 from models import create_model
 from models.architecture import save_architecture
-from models.base_model import BaseModel, restore_rng
+from models.base_model import restore_rng
+from models.config import checkpoint_label
 from options import completed, options_text, parse_options, save_options
 from util.distributed import Runtime, print0, setup_runtime
 from util.resume import (
@@ -84,7 +85,7 @@ def train(argv: list[str]) -> None:
 
     resume = None
     if opt.continue_train:
-        resume = open_resume(rt, save_dir, BaseModel.checkpoint_label(opt), opt.epoch_count)
+        resume = open_resume(rt, save_dir, checkpoint_label(opt), opt.epoch_count)
     if resume is not None:  # the options are completed once: the schedule is rebuilt as saved, then loaded
         opt = completed(opt, epoch_count=resume["progress"]["schedule_epoch_count"])
     model = create_model(opt, rt.device, ddp=rt.ddp)

@@ -28,7 +28,7 @@ from util.registry import Registry
 
 from .checkpoint import cpu_state_dict, load_network_weights, unwrap
 from .checkpoint_set import save_set, weights_file
-from .config import LoadConfig, NetworkConfig, NoiseScaleConfig, OptimConfig, ScheduleConfig, checkpoint_label
+from .config import LoadConfig, NetworkConfig, NoiseScaleConfig, OptimConfig, ScheduleConfig
 from .networks import define_D, define_G
 from .noise_scale import NoiseScaleMonitor, check_noise_scale_options
 from .schedulers import EpochSchedule, get_scheduler, step_scheduler
@@ -180,9 +180,6 @@ class BaseModel:
         check_noise_scale_options(self.net_config.norm, config.batch_size, config.accum_steps, world_size)
         self.noise_scale = NoiseScaleMonitor(self.optimizers, self.networks(), config.batch_size, config.accum_steps,
                                              decay=config.ema, world_size=world_size)  # fmt: skip
-
-    # train.py and util/validation.py ask the class for the label of --epoch / --load_iter
-    checkpoint_label = staticmethod(checkpoint_label)
 
     # -- steps ----------------------------------------------------------------------------------------------
     def autocast(self):

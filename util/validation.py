@@ -27,6 +27,7 @@ from torch import nn
 
 from models.base_model import capture_rng, restore_rng
 from models.checkpoint import unwrap
+from models.config import checkpoint_label
 from models.ema import GeneratorEMA
 from util.distributed import print0
 from util.errors import UserError
@@ -350,7 +351,7 @@ class TrainingEvaluation:
             # From now on model.save_networks also writes the average (`*_net_G_ema.pth`).
             model.ema = GeneratorEMA(model.networks(), opt.ema_decay)
             if opt.continue_train:
-                self._load_ema(model, model.checkpoint_label(opt))
+                self._load_ema(model, checkpoint_label(opt))
         self.validator = self.log = self.best = None
         if opt.val_freq > 0:
             names = parse_val_metrics(opt.val_metrics) if opt.val_metrics else default_metric_names(opt)
