@@ -32,6 +32,7 @@ from data.preprocess import (  # noqa: F401  (size_multiple, resized_size: publi
     size_multiple,
 )
 from options.model_options import no_options
+from util.distributed import print0
 
 # Callers written for the reference pass PIL constants (Image.BICUBIC); torchvision wants InterpolationMode.
 _PIL_TO_MODE = {
@@ -117,7 +118,7 @@ _size_note_printed = False
 def _print_size_note_once(old: tuple[int, int], new: tuple[int, int]) -> None:
     global _size_note_printed
     if not _size_note_printed:
-        print(
+        print0(
             f"The image size needs to be a multiple of {SIZE_MULTIPLE}. The loaded image size was {old}, so it "
             f"was adjusted to {new}. This adjustment will be done to all images whose sizes are not multiples "
             f"of {SIZE_MULTIPLE}"

@@ -153,12 +153,12 @@ def open_resume(rt: Runtime, save_dir: str, label: str, epoch_count: int) -> dic
     if mismatch:
         warn(f"{mismatch}: not using it; resuming from the weights alone, the reference's way: {how}")
     elif at:
-        print(
+        print0(
             f"'{label}' holds weights only (numbered epochs do; `latest` and iter_N hold the full training "
             f"state): resuming the reference's way, {how}"
         )
     else:
-        print(f"no training state saved with these weights: {how}")
+        print0(f"no training state saved with these weights: {how}")
     return None
 
 
@@ -179,19 +179,19 @@ def resume_position(saved: dict, dataset, world_size: int) -> int:
             "already trained in it; later epochs are whole"
         )
     elif saved.get("num_images", len(dataset)) != len(dataset):
-        print(
+        print0(
             f"note: epoch {epoch} now has {len(dataset)} images ({saved['num_images']} when saved; "
             f"--max_dataset_size): same order, continuing at image {start}"
         )
     then = (saved.get("batch_size", dataset.batch_size), saved_world)
     if then != (dataset.batch_size, world_size):
-        print(
+        print0(
             f"note: continuing epoch {epoch} at image {start} in batches of {dataset.batch_size} x {world_size} "
             f"process(es) (the checkpoint's: {then[0]} x {then[1]}): the same images, grouped differently, so "
             "the run is not bit for bit an uninterrupted one"
         )
     if start >= dataset.images_per_epoch:
-        print(f"note: epoch {epoch} has no images left after image {start}: it ends at once")
+        print0(f"note: epoch {epoch} has no images left after image {start}: it ends at once")
     return min(start, dataset.images_per_epoch)
 
 
