@@ -9,6 +9,8 @@ command line always wins; test.py says so when it differs from the record.
 import json
 import os
 
+from util.errors import UserError
+
 ARCHITECTURE_FILE = "architecture.json"
 ARCHITECTURE_KEYS = (
     "model",
@@ -38,13 +40,21 @@ def save_architecture(opt, save_dir: str) -> str:
     return path
 
 
-def trained_with_ema(save_dir: str) -> bool:
-    """True when architecture.json says the run kept an average of its generators (--ema_decay)."""
+def read_architecture(save_dir: str) -> dict:
+    """The saved record, {} when the checkpoint has none (a reference checkpoint); a broken file is one error."""
     path = os.path.join(save_dir, ARCHITECTURE_FILE)
     if not os.path.isfile(path):
-        return False
-    with open(path) as f:
-        return bool(json.load(f).get("ema", False))
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read {path} ({err}); delete it and pass the architecture flags") from err
+
+
+def trained_with_ema(save_dir: str) -> bool:
+    """True when architecture.json says the run kept an average of its generators (--ema_decay)."""
+    return bool(read_architecture(save_dir).get("ema", False))
 
 
 def saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, dict]:
@@ -53,11 +63,9 @@ def saved_architecture(opt, explicit: set[str], save_dir: str) -> tuple[dict, di
     Returns (applied, overridden): the options changed from the record, and the saved values of the
     options the command line gave differently (the command line wins).
     """
-    path = os.path.join(save_dir, ARCHITECTURE_FILE)
-    if not os.path.isfile(path):
+    saved = read_architecture(save_dir)
+    if not saved:
         return {}, {}
-    with open(path) as f:
-        saved = json.load(f)
     # CycleGAN's G_B maps B -> A: loading it alone (--model test --model_suffix _B) swaps the channel counts.
     if saved.get("model") == "cycle_gan" and getattr(opt, "model_suffix", "") == "_B":
         saved["input_nc"], saved["output_nc"] = saved["output_nc"], saved["input_nc"]

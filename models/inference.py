@@ -11,7 +11,6 @@ test.py's (the papers' protocol: dropout on, BatchNorm with the test image's sta
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from torch import nn
 from util.errors import UserError
 from util.image_io import array_to_pil, check_array, from_unit_range, pil_to_array, to_unit_range
 
-from .architecture import ARCHITECTURE_FILE
+from .architecture import read_architecture
 from .base_model import missing_checkpoint_message
 from .checkpoint import load_network_weights
 from .networks import define_G
@@ -53,17 +52,6 @@ MODEL_DEFAULTS: dict[str, dict] = {
 # Tiled inference measures normalisation statistics on the whole image up to this side, above it on a copy
 # downscaled to it: exact statistics at 1024 px cost one whole-image pass of that size (docs/inference.md).
 DEFAULT_STATS_SIDE = 1024
-
-
-def read_saved_architecture(save_dir: str) -> dict:
-    path = os.path.join(save_dir, ARCHITECTURE_FILE)
-    if not os.path.isfile(path):
-        return {}
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read {path} ({err}); delete it and pass the architecture flags") from err
 
 
 def resolve_architecture(saved: Mapping, which: str, overrides: Mapping) -> dict:
@@ -133,7 +121,7 @@ def load_generator(
         raise UserError(missing_checkpoint_message(os.path.join(path, f"{epoch}_net_G.pth"), path))
     weights, which = find_weights(path, which, str(epoch))
     save_dir = path if os.path.isdir(path) else os.path.dirname(path)
-    arch = resolve_architecture(read_saved_architecture(save_dir), which, architecture)
+    arch = resolve_architecture(read_architecture(save_dir), which, architecture)
     net = define_G(
         arch["input_nc"], arch["output_nc"], arch["ngf"], arch["netG"], arch["norm"], not arch["no_dropout"]
     )
